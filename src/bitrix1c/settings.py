@@ -1,0 +1,285 @@
+"""Configuration: one YAML file validated by pydantic at start-up.
+
+Secrets never live in the file: a value may be ``${VAR}`` (or contain it), which is
+replaced by the environment variable ``VAR``. A missing variable, an unknown key or a
+wrong value is reported as :class:`~bitrix1c.errors.ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bitrix1c.errors import ConfigError
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+PLAN_LIMITS: dict[str, tuple[float, int]] = {
+    # plan → (drain per second, burst); bitrix24.md §3.1
+    "standard": (2.0, 50),
+    "enterprise": (5.0, 250),
+}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Bitrix24Settings(_Model):
+    """The Bitrix24 portal."""
+
+    webhook_url: SecretStr = Field(
+        description="Incoming webhook: https://PORTAL/rest/<user_id>/<code>/ (keep it in ${VAR})."
+    )
+    plan: Literal["standard", "enterprise", "onpremise"] = Field(
+        "standard",
+        description="Tariff: standard = 2 req/s burst 50; enterprise = 5/s burst 250; "
+        "onpremise = the limits below.",
+    )
+    requests_per_second: float | None = Field(
+        None, gt=0, description="Drain rate of the request bucket (onpremise, or to go slower)."
+    )
+    burst: int | None = Field(None, gt=0, description="Bucket size (onpremise).")
+    timeout_seconds: float = Field(
+        65.0, gt=0, description="Per-request timeout; the portal itself cuts requests at 60 s."
+    )
+    originator_id: str | None = Field(
+        None,
+        description="ORIGINATOR_ID written on records created from 1C; defaults to "
+        "'1c:<base name>'.",
+    )
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_shape(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value()
+        if not re.match(r"^https?://[^/]+(/.*)?/rest/\d+/[^/]+/?$", url):
+            raise ValueError(
+                "must look like https://PORTAL/rest/<user_id>/<code>/ (an incoming webhook)"
+            )
+        return SecretStr(url if url.endswith("/") else url + "/")
+
+    def limits(self) -> tuple[float, int]:
+        """Drain rate and burst of the portal's request bucket."""
+        rate, burst = PLAN_LIMITS.get(self.plan, (2.0, 50))
+        return (self.requests_per_second or rate, self.burst or burst)
+
+    @model_validator(mode="after")
+    def _onpremise_needs_limits(self) -> Bitrix24Settings:
+        if self.plan == "onpremise" and (self.requests_per_second is None or self.burst is None):
+            raise ValueError("plan 'onpremise' needs requests_per_second and burst")
+        return self
+
+
+class OneCBaseSettings(_Model):
+    """One 1C infobase published over OData."""
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Short id of the base (letters, digits, - _ .); stored with every link.",
+    )
+    odata_url: str = Field(
+        description="http://host/<base>/odata/standard.odata/ (the OData service root)."
+    )
+    username: str = Field(description="1C user allowed to read/write via OData.")
+    password: SecretStr = Field(SecretStr(""), description="Keep it in ${VAR}.")
+    profile: Literal["ut11", "bp30", "retail2"] = Field(
+        "ut11", description="Configuration: ut11 (УТ 11), bp30 (БП 3.0), retail2 (Розница 2)."
+    )
+    timeout_seconds: float = Field(
+        120.0, gt=0, description="The first request after idle can take 30 s and more."
+    )
+    page_size: int = Field(500, ge=1, le=5000, description="Records per OData page.")
+
+    @field_validator("odata_url")
+    @classmethod
+    def _root(cls, value: str) -> str:
+        if not re.match(r"^https?://", value):
+            raise ValueError("must start with http:// or https://")
+        if "/odata/standard.odata" not in value:
+            raise ValueError("must end with /odata/standard.odata/ (the standard OData root)")
+        return value if value.endswith("/") else value + "/"
+
+
+class CounterpartiesFlow(_Model):
+    """1C counterparties → Bitrix24 companies with requisites, phones and e-mails."""
+
+    enabled: bool = True
+    base: str | None = Field(None, description="Name of the 1C base; the first one if omitted.")
+    every_minutes: float = Field(15, gt=0, description="How often the flow runs in `run`.")
+    assigned_by_id: int | None = Field(
+        None, description="Responsible user for companies created in Bitrix24."
+    )
+
+
+class FlowsSettings(_Model):
+    counterparties: CounterpartiesFlow = CounterpartiesFlow()
+
+
+class StoreSettings(_Model):
+    url: str = Field(
+        "sqlite+aiosqlite:///bitrix1c.db",
+        description="SQLAlchemy URL: sqlite+aiosqlite:///path.db (embedded) or "
+        "postgresql+asyncpg://user:pass@host/db (distributed).",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+        if value.startswith(("postgresql://", "postgres://")):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///file.db or postgresql+asyncpg://…")
+        return value
+
+
+class WebSettings(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class Settings(_Model):
+    """The whole bitrix1c configuration."""
+
+    bitrix24: Bitrix24Settings
+    onec: list[OneCBaseSettings] = Field(min_length=1, description="1C bases.")
+    flows: FlowsSettings = FlowsSettings()
+    store: StoreSettings = StoreSettings()
+    web: WebSettings = WebSettings()
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @model_validator(mode="after")
+    def _known_bases(self) -> Settings:
+        names = [b.name for b in self.onec]
+        if len(set(names)) != len(names):
+            raise ValueError("onec: base names must be unique")
+        base = self.flows.counterparties.base
+        if base is not None and base not in names:
+            raise ValueError(f"flows.counterparties.base: no 1C base named {base!r}")
+        return self
+
+    def onec_base(self, name: str | None) -> OneCBaseSettings:
+        """The base called ``name``, or the first one."""
+        if name is None:
+            return self.onec[0]
+        return next(b for b in self.onec if b.name == name)
+
+
+def _interpolate(node: Any, path: str, env: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {k: _interpolate(v, f"{path}.{k}" if path else str(k), env) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_interpolate(v, f"{path}[{i}]", env) for i, v in enumerate(node)]
+    if isinstance(node, str):
+
+        def repl(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in env:
+                raise ConfigError(
+                    f"{path}: environment variable {name} is not set",
+                    hint=f"Set {name} in the service's environment.",
+                )
+            return env[name]
+
+        return _VAR.sub(repl, node)
+    return node
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        msg = item["msg"]
+        if item["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif item["type"] == "missing":
+            msg = "required key is missing"
+        lines.append(f"{key}: {msg}")
+    return "; ".join(lines)
+
+
+def parse_settings(data: Any, *, env: dict[str, str] | None = None, source: str = "config") -> Settings:
+    """Validate a parsed YAML document; raise ConfigError naming the key and the problem."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys")
+    resolved = _interpolate(data, "", dict(os.environ) if env is None else env)
+    try:
+        return Settings.model_validate(resolved)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {_describe(exc)}") from None
+
+
+def load_settings(path: Path, *, env: dict[str, str] | None = None) -> Settings:
+    """Read and validate the YAML configuration at ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the file ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}") from None
+    return parse_settings(data, env=env, source=str(path))
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of the configuration file (for editor autocomplete)."""
+    schema = Settings.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "bitrix1c configuration"
+    return schema
+
+
+TEMPLATE = """\
+# bitrix1c configuration. Secrets come from the environment: ${VAR} is replaced by $VAR.
+# JSON Schema for editors: `bitrix1c config schema > bitrix1c.schema.json`.
+
+bitrix24:
+  # Incoming webhook (Developer resources → Other → Incoming webhook), scopes: crm.
+  webhook_url: ${BITRIX24_WEBHOOK_URL}
+  # standard: 2 requests/s, burst 50; enterprise: 5/s, burst 250;
+  # onpremise: set requests_per_second and burst to the portal's settings.
+  plan: standard
+
+onec:
+  # One entry per 1C base published over OData (default.vrd: <standardOdata enable="true"/>).
+  - name: trade
+    odata_url: http://1c.example.local/trade/odata/standard.odata/
+    username: odata.user
+    password: ${ONEC_TRADE_PASSWORD}
+    profile: ut11          # ut11 | bp30 | retail2
+
+flows:
+  counterparties:
+    enabled: true
+    base: trade            # which 1C base feeds Bitrix24 companies
+    every_minutes: 15
+    # assigned_by_id: 1    # responsible user for companies created in Bitrix24
+
+store:
+  # Embedded: a SQLite file. Distributed: postgresql+asyncpg://user:${PGPASSWORD}@host/bitrix1c
+  url: sqlite+aiosqlite:///bitrix1c.db
+
+web:
+  host: 127.0.0.1
+  port: 8080
+
+log_level: info
+"""
