@@ -56,11 +56,6 @@ class Bitrix24Settings(_Model):
     timeout_seconds: float = Field(
         65.0, gt=0, description="Per-request timeout; the portal itself cuts requests at 60 s."
     )
-    originator_id: str | None = Field(
-        None,
-        description="ORIGINATOR_ID written on records created from 1C; defaults to "
-        "'1c:<base name>'.",
-    )
 
     @field_validator("webhook_url")
     @classmethod
@@ -114,6 +109,14 @@ class OneCBaseSettings(_Model):
         return value if value.endswith("/") else value + "/"
 
 
+class RequisitePresets(_Model):
+    """Bitrix24 requisite preset ids (crm.requisite.preset.list) per kind of counterparty."""
+
+    legal: int = Field(1, description="Preset of legal entities (Организация).")
+    ip: int = Field(2, description="Preset of sole proprietors (ИП).")
+    individual: int = Field(3, description="Preset of individuals (Физ. лицо).")
+
+
 class CounterpartiesFlow(_Model):
     """1C counterparties → Bitrix24 companies with requisites, phones and e-mails."""
 
@@ -123,6 +126,7 @@ class CounterpartiesFlow(_Model):
     assigned_by_id: int | None = Field(
         None, description="Responsible user for companies created in Bitrix24."
     )
+    presets: RequisitePresets = RequisitePresets()
 
 
 class FlowsSettings(_Model):
@@ -180,18 +184,21 @@ class Settings(_Model):
         return next(b for b in self.onec if b.name == name)
 
 
-def _interpolate(node: Any, path: str, env: dict[str, str]) -> Any:
+def _interpolate(node: Any, path: str, env: dict[str, str], source: str) -> Any:
     if isinstance(node, dict):
-        return {k: _interpolate(v, f"{path}.{k}" if path else str(k), env) for k, v in node.items()}
+        return {
+            k: _interpolate(v, f"{path}.{k}" if path else str(k), env, source)
+            for k, v in node.items()
+        }
     if isinstance(node, list):
-        return [_interpolate(v, f"{path}[{i}]", env) for i, v in enumerate(node)]
+        return [_interpolate(v, f"{path}[{i}]", env, source) for i, v in enumerate(node)]
     if isinstance(node, str):
 
         def repl(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in env:
                 raise ConfigError(
-                    f"{path}: environment variable {name} is not set",
+                    f"{source}: {path}: environment variable {name} is not set",
                     hint=f"Set {name} in the service's environment.",
                 )
             return env[name]
@@ -217,7 +224,7 @@ def parse_settings(data: Any, *, env: dict[str, str] | None = None, source: str 
     """Validate a parsed YAML document; raise ConfigError naming the key and the problem."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping of keys")
-    resolved = _interpolate(data, "", dict(os.environ) if env is None else env)
+    resolved = _interpolate(data, "", dict(os.environ) if env is None else env, source)
     try:
         return Settings.model_validate(resolved)
     except ValidationError as exc:

@@ -1,0 +1,213 @@
+"""The ``bitrix1c`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from bitrix1c import logs
+from bitrix1c.errors import Bitrix1cError
+from bitrix1c.settings import TEMPLATE, Settings, json_schema, load_settings
+
+app = typer.Typer(
+    name="bitrix1c",
+    help="Two-way exchange between Bitrix24 CRM and 1C:Enterprise.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Configuration helpers.", no_args_is_help=True)
+sync_app = typer.Typer(help="Run one flow once.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(sync_app, name="sync")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="YAML configuration file.", exists=False)
+]
+
+
+def _fail(error: Bitrix1cError) -> typer.Exit:
+    err.print(f"[red]error:[/] {error}")
+    err.print(f"[yellow]what to do:[/] {error.hint}")
+    return typer.Exit(2)
+
+
+def _settings(path: Path) -> Settings:
+    try:
+        return load_settings(path)
+    except Bitrix1cError as exc:
+        raise _fail(exc) from None
+
+
+def _run(coro: Coroutine[Any, Any, int]) -> int:
+    try:
+        return asyncio.run(coro)
+    except KeyboardInterrupt:
+        err.print("stopped.")
+        return 130
+    except Bitrix1cError as exc:
+        raise _fail(exc) from None
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the template.")] = Path(
+        "bitrix1c.yaml"
+    ),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented configuration template."""
+    if path.exists() and not force:
+        err.print(f"[red]error:[/] {path} exists; use --force to overwrite it.")
+        raise typer.Exit(2)
+    path.write_text(TEMPLATE, encoding="utf-8")
+    err.print(f"wrote {path}; set BITRIX24_WEBHOOK_URL and ONEC_TRADE_PASSWORD in the environment.")
+
+
+@config_app.command("schema")
+def config_schema() -> None:
+    """Print the JSON Schema of the configuration file."""
+    out.print(json.dumps(json_schema(), ensure_ascii=False, indent=2), highlight=False)
+
+
+@config_app.command("check")
+def config_check(config: ConfigOption = Path("bitrix1c.yaml")) -> None:
+    """Validate a configuration file (secrets are not printed)."""
+    settings = _settings(config)
+    out.print(f"{config}: valid; 1C bases: {', '.join(b.name for b in settings.onec)}")
+
+
+@app.command()
+def sandbox(
+    bitrix24_port: Annotated[int, typer.Option(help="Port of the Bitrix24 emulator.")] = 0,
+    onec_port: Annotated[int, typer.Option(help="Port of the 1C OData emulator.")] = 0,
+    state: Annotated[
+        Path | None, typer.Option(help="Keep the emulators' data here (survives restarts).")
+    ] = None,
+    scale: Annotated[int, typer.Option(min=1, help="Number of 1C counterparties to seed.")] = 300,
+) -> None:
+    """Run the Bitrix24 and 1C (УТ 11) emulators until Ctrl-C."""
+    from bitrix1c.sandbox.server import Sandbox
+
+    logs.configure("warning")
+
+    async def main() -> int:
+        box = Sandbox(state, scale=scale, bitrix24_port=bitrix24_port, onec_port=onec_port)
+        endpoints = await box.start()
+        out.print(f"Bitrix24 webhook: {endpoints.bitrix24_webhook_url}")
+        out.print(
+            f"1C OData:         {endpoints.onec_odata_url} "
+            f"(user {endpoints.onec_username}, password {endpoints.onec_password})"
+        )
+        if state is not None:
+            out.print(f"endpoints:        {state / 'endpoints.json'}")
+        out.print("Press Ctrl-C to stop.")
+        sys.stdout.flush()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await box.stop()
+        return 0
+
+    raise typer.Exit(_run(main()))
+
+
+@app.command()
+def demo(
+    once: Annotated[bool, typer.Option("--once", help="One full pass, then exit.")] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Summary as JSON on the last line of stdout.")
+    ] = False,
+    state: Annotated[
+        Path | None,
+        typer.Option(help="Keep sandbox data and the service's SQLite store here."),
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port of the web UI.")] = 8080,
+    scale: Annotated[int, typer.Option(min=1, help="Number of 1C counterparties to seed.")] = 300,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "warning",
+) -> None:
+    """Start the sandboxes and run the service against them (SQLite)."""
+    from bitrix1c.demo import DemoOptions, run_demo
+
+    logs.configure(log_level)
+    options = DemoOptions(state=state, once=once, json_output=json_output, port=port, scale=scale)
+    raise typer.Exit(_run(run_demo(options, out, err)))
+
+
+@app.command()
+def run(config: ConfigOption = Path("bitrix1c.yaml")) -> None:
+    """Run the service: scheduler and web server (with /healthz)."""
+    import uvicorn
+
+    from bitrix1c.jobs.scheduler import run_scheduler
+    from bitrix1c.sandbox.server import _Server
+    from bitrix1c.service import Service
+    from bitrix1c.web.app import create_app
+
+    settings = _settings(config)
+    logs.configure(settings.log_level)
+
+    async def main() -> int:
+        service = await Service.open(settings)
+        server = _Server(
+            uvicorn.Config(
+                create_app(service.store),
+                host=settings.web.host,
+                port=settings.web.port,
+                log_level="warning",
+            )
+        )
+        err.print(f"bitrix1c: web on http://{settings.web.host}:{settings.web.port}/healthz")
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(server.serve())
+                group.create_task(run_scheduler(service))
+        finally:
+            await service.close()
+        return 0
+
+    raise typer.Exit(_run(main()))
+
+
+@sync_app.command("counterparties")
+def sync_counterparties(
+    config: ConfigOption = Path("bitrix1c.yaml"),
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Read and plan; write nothing to Bitrix24.")
+    ] = False,
+) -> None:
+    """1C counterparties → Bitrix24 companies, once."""
+    from rich.progress import Progress
+
+    from bitrix1c.service import Service
+
+    settings = _settings(config)
+    logs.configure(settings.log_level)
+
+    async def main() -> int:
+        async with await Service.open(settings) as service:
+            with Progress(console=err) as bar:
+                task = bar.add_task("counterparties", total=None)
+                summary = await service.run(
+                    "counterparties",
+                    trigger="cli",
+                    dry_run=dry_run,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+        prefix = "would " if dry_run else ""
+        out.print(
+            f"counterparties: read {summary.read}, {prefix}create {summary.created}, "
+            f"{prefix}update {summary.updated}, skipped {summary.skipped}, failed {summary.failed}"
+        )
+        return 1 if summary.failed else 0
+
+    raise typer.Exit(_run(main()))

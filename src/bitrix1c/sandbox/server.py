@@ -1,0 +1,240 @@
+"""Run the Bitrix24 and 1C emulators as local HTTP servers, seeded on first start.
+
+``Sandbox`` runs inside the caller's event loop (the CLI, the demo); ``SandboxThread``
+runs it in a background thread with its own loop (tests, benchmarks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+import uvicorn
+
+from bitrix1c.sandbox.bitrix24 import Portal
+from bitrix1c.sandbox.bitrix24 import create_app as create_bitrix24_app
+from bitrix1c.sandbox.onec import OneCBase, populate_ut11
+from bitrix1c.sandbox.onec import create_app as create_onec_app
+from bitrix1c.sandbox.seed import SeedCounterparty, generate_counterparties
+
+log = structlog.get_logger(__name__)
+
+BASE_NAME = "trade"
+DEFAULT_SCALE = 300
+# Share of 1C counterparties that already exist in the portal (entered by managers).
+PRESEEDED_SHARE = 0.1
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Everything a client needs to connect to the sandbox."""
+
+    bitrix24_webhook_url: str
+    bitrix24_plan: str
+    onec_base: str
+    onec_odata_url: str
+    onec_username: str
+    onec_password: str
+    onec_profile: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=2)
+
+    @classmethod
+    def from_file(cls, path: Path) -> Endpoints:
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+class _Server(uvicorn.Server):
+    # The owner of the event loop handles Ctrl-C; uvicorn must not take the signals.
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _listen(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _preseed_portal(portal: Portal, counterparties: list[SeedCounterparty], seed: int) -> int:
+    """Companies managers entered by hand before the integration: some are 1C clients."""
+    rnd = random.Random(seed)
+    chosen = [cp for cp in counterparties if cp.kind == "legal" and rnd.random() < PRESEEDED_SHARE]
+    for cp in chosen:
+        # Typed by a manager: word order and quotes differ from 1C, no 1C id.
+        title = cp.name.replace('"', "").replace("ООО ", "") + " ООО"
+        company_id = portal.call(
+            "crm.company.add",
+            {"fields": {"TITLE": title, "COMPANY_TYPE": "CUSTOMER", "ASSIGNED_BY_ID": 1}},
+        )["result"]
+        portal.call(
+            "crm.requisite.add",
+            {
+                "fields": {
+                    "ENTITY_TYPE_ID": 4,
+                    "ENTITY_ID": company_id,
+                    "PRESET_ID": 1,
+                    "NAME": title,
+                    "RQ_INN": cp.inn,
+                    "RQ_KPP": cp.kpp,
+                }
+            },
+        )
+    return len(chosen)
+
+
+class Sandbox:
+    """A Bitrix24 portal and one УТ 11 base, served on 127.0.0.1."""
+
+    def __init__(
+        self,
+        state_dir: Path | None = None,
+        *,
+        scale: int = DEFAULT_SCALE,
+        bitrix24_port: int = 0,
+        onec_port: int = 0,
+        seed: int = 1,
+        plan: str = "standard",
+        drain_per_second: float | None = None,
+        burst: int | None = None,
+    ) -> None:
+        self.state_dir = state_dir
+        self.scale = scale
+        self.seed = seed
+        self.ports = (bitrix24_port, onec_port)
+        self.plan = plan
+        if state_dir is not None:
+            state_dir.mkdir(parents=True, exist_ok=True)
+        self.portal = Portal(
+            state_dir / "bitrix24.sqlite" if state_dir else None,
+            plan=plan,
+            drain_per_second=drain_per_second,
+            burst=burst,
+        )
+        self.base = OneCBase(state_dir / "onec-trade.sqlite" if state_dir else None, name=BASE_NAME)
+        self._servers: list[_Server] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.endpoints: Endpoints | None = None
+
+    def seed_if_empty(self) -> bool:
+        """Fill both systems on first start; keep existing data on later starts."""
+        if self.base.count("Catalog_Контрагенты") > 0:
+            return False
+        counterparties = list(generate_counterparties(self.scale, seed=self.seed))
+        populate_ut11(self.base, counterparties)
+        preseeded = _preseed_portal(self.portal, counterparties, self.seed)
+        log.info("sandbox.seeded", counterparties=len(counterparties), bitrix24_companies=preseeded)
+        return True
+
+    async def start(self) -> Endpoints:
+        """Seed if needed, start both servers, return (and save) the endpoints."""
+        self.seed_if_empty()
+        apps: list[Any] = [create_bitrix24_app(self.portal), create_onec_app({BASE_NAME: self.base})]
+        ports = []
+        for app, port in zip(apps, self.ports, strict=True):
+            sock = _listen(port)
+            ports.append(sock.getsockname()[1])
+            server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+            self._servers.append(server)
+            self._tasks.append(asyncio.create_task(server.serve(sockets=[sock])))
+        for server in self._servers:
+            while not server.started:
+                await asyncio.sleep(0.01)
+        b24_port, onec_port = ports
+        self.endpoints = Endpoints(
+            bitrix24_webhook_url=(
+                f"http://127.0.0.1:{b24_port}/rest/{self.portal.webhook_user_id}/"
+                f"{self.portal.webhook_code}/"
+            ),
+            bitrix24_plan=self.plan,
+            onec_base=BASE_NAME,
+            onec_odata_url=f"http://127.0.0.1:{onec_port}/{BASE_NAME}/odata/standard.odata/",
+            onec_username=self.base.username,
+            onec_password=self.base.password,
+            onec_profile="ut11",
+        )
+        if self.state_dir is not None:
+            (self.state_dir / "endpoints.json").write_text(self.endpoints.to_json(), encoding="utf-8")
+        return self.endpoints
+
+    async def stop(self) -> None:
+        for server in self._servers:
+            server.should_exit = True
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._servers.clear()
+        self._tasks.clear()
+        self.portal.close()
+        self.base.close()
+
+
+class SandboxThread:
+    """The sandbox in a background thread: ``with SandboxThread(dir) as endpoints: …``."""
+
+    def __init__(self, state_dir: Path | None = None, **options: Any) -> None:
+        self.state_dir = state_dir
+        self.options = options
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self.endpoints: Endpoints | None = None
+        self.sandbox: Sandbox | None = None
+
+    def __enter__(self) -> Endpoints:
+        self._thread = threading.Thread(target=self._run, name="sandbox", daemon=True)
+        self._thread.start()
+        self._ready.wait(timeout=120)
+        if self._error is not None:
+            raise self._error
+        assert self.endpoints is not None
+        return self.endpoints
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        try:
+            self.sandbox = Sandbox(self.state_dir, **self.options)
+            self.endpoints = await self.sandbox.start()
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        await self._stop.wait()
+        await self.sandbox.stop()
+
+    def run(self, func: Any, *args: Any) -> Any:
+        """Run ``func(*args)`` on the sandbox's thread (for direct access to its state)."""
+        assert self._loop is not None
+        future: asyncio.Future[Any] = asyncio.run_coroutine_threadsafe(_call(func, *args), self._loop)
+        return future.result(timeout=60)
+
+
+async def _call(func: Any, *args: Any) -> Any:
+    return func(*args)

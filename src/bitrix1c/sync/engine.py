@@ -1,0 +1,106 @@
+"""Running a flow: the run log, counters, progress and what happens on failure."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from bitrix1c.errors import Bitrix1cError, RecordError
+from bitrix1c.state.store import RunSummary, Store
+
+log = structlog.get_logger(__name__)
+
+Progress = Callable[[int, int | None], None]
+"""Called with (records done so far, total if known)."""
+
+
+def _no_progress(done: int, total: int | None) -> None:
+    pass
+
+
+@dataclass
+class RunContext:
+    """What a flow needs while it runs: the store, its run id and counters."""
+
+    store: Store
+    flow: str
+    run_id: int
+    dry_run: bool = False
+    progress: Progress = _no_progress
+    counts: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(("read", "created", "updated", "skipped", "failed"), 0)
+    )
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.counts[name] += n
+
+    def summary(self) -> RunSummary:
+        return RunSummary(**self.counts)
+
+    async def fail_record(
+        self,
+        record_key: str,
+        error: RecordError,
+        *,
+        payload: Any = None,
+        b24_key: str | None = None,
+    ) -> None:
+        """Log one record that cannot be synced and count it as failed."""
+        self.count("failed")
+        log.warning(
+            "record.failed", flow=self.flow, record=record_key, error=type(error).__name__,
+            message=error.message,
+        )
+        if self.dry_run:
+            return
+        await self.store.record_error(
+            flow=self.flow,
+            record_key=record_key,
+            error_class=type(error).__name__,
+            message=error.message,
+            hint=error.hint,
+            detail=str(error),
+            payload=payload,
+            b24_key=b24_key,
+            run_id=self.run_id,
+        )
+
+
+FlowBody = Callable[[RunContext], Awaitable[None]]
+
+
+async def run_flow(
+    store: Store,
+    flow: str,
+    body: FlowBody,
+    *,
+    trigger: str,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> tuple[RunSummary, str, str | None]:
+    """Run ``body`` as one logged run; return (summary, status, message).
+
+    A failure that stops the flow is recorded on the run and re-raised, so the caller
+    (CLI, scheduler) can report it; record errors are already counted inside.
+    """
+    run_id = await store.start_run(flow, trigger, dry_run=dry_run)
+    ctx = RunContext(store, flow, run_id, dry_run=dry_run, progress=progress or _no_progress)
+    log.info("run.started", flow=flow, run=run_id, trigger=trigger, dry_run=dry_run)
+    try:
+        await body(ctx)
+    except Bitrix1cError as exc:
+        summary = ctx.summary()
+        await store.finish_run(run_id, summary, "failed", f"{type(exc).__name__}: {exc}")
+        log.error("run.failed", flow=flow, run=run_id, error=type(exc).__name__, message=str(exc))
+        raise
+    except BaseException as exc:
+        await store.finish_run(run_id, ctx.summary(), "failed", f"{type(exc).__name__}: {exc}")
+        raise
+    summary = ctx.summary()
+    status = "partial" if summary.failed else "ok"
+    await store.finish_run(run_id, summary, status)
+    log.info("run.finished", flow=flow, run=run_id, status=status, **summary.as_dict())
+    return summary, status, None
