@@ -62,7 +62,7 @@ class _Server(uvicorn.Server):
 
 
 def _listen(port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY in asyncio
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     sock.listen(128)
@@ -143,7 +143,10 @@ class Sandbox:
     async def start(self) -> Endpoints:
         """Seed if needed, start both servers, return (and save) the endpoints."""
         self.seed_if_empty()
-        apps: list[Any] = [create_bitrix24_app(self.portal), create_onec_app({BASE_NAME: self.base})]
+        apps: list[Any] = [
+            create_bitrix24_app(self.portal),
+            create_onec_app({BASE_NAME: self.base}),
+        ]
         ports = []
         for app, port in zip(apps, self.ports, strict=True):
             sock = _listen(port)
@@ -168,7 +171,9 @@ class Sandbox:
             onec_profile="ut11",
         )
         if self.state_dir is not None:
-            (self.state_dir / "endpoints.json").write_text(self.endpoints.to_json(), encoding="utf-8")
+            (self.state_dir / "endpoints.json").write_text(
+                self.endpoints.to_json(), encoding="utf-8"
+            )
         return self.endpoints
 
     async def stop(self) -> None:
@@ -232,7 +237,9 @@ class SandboxThread:
     def run(self, func: Any, *args: Any) -> Any:
         """Run ``func(*args)`` on the sandbox's thread (for direct access to its state)."""
         assert self._loop is not None
-        future: asyncio.Future[Any] = asyncio.run_coroutine_threadsafe(_call(func, *args), self._loop)
+        future: asyncio.Future[Any] = asyncio.run_coroutine_threadsafe(
+            _call(func, *args), self._loop
+        )
         return future.result(timeout=60)
 
 

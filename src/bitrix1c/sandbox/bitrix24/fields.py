@@ -1,0 +1,362 @@
+"""Field catalogues of the emulated CRM entities.
+
+Each entity is described once: field name, Bitrix24 field type, flags
+(``R`` required, ``O`` read-only, ``I`` immutable, ``M`` multiple) and the Russian
+title a ``ru`` cloud portal shows.  From this table the emulator derives the
+``*.fields`` replies, the set of fields a record carries, and how a field is
+compared in filters (as integer, number, date or text).  The order follows the
+``crm.*.get`` samples of the official docs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Kind = Literal["pk", "int", "float", "datetime", "str"]
+
+MULTI_FIELDS: tuple[str, ...] = ("PHONE", "EMAIL", "WEB", "IM", "LINK")
+
+_INT_TYPES = {"integer", "user", "crm_lead", "crm_company", "crm_contact", "crm_entity"}
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """One standard field of an entity."""
+
+    name: str
+    type: str
+    flags: str
+    title: str
+    extra: dict[str, Any] = field(default_factory=dict)
+    stored: bool = True  # False: write-only / virtual (CONTACT_ID, COMPANY_IDS, multi-fields)
+
+    @property
+    def kind(self) -> Kind:
+        """How the field compares in filters and sorts."""
+        if self.name == "ID":
+            return "pk"
+        if self.type in _INT_TYPES:
+            return "int"
+        if self.type == "double":
+            return "float"
+        if self.type in ("datetime", "date"):
+            return "datetime"
+        return "str"
+
+    def describe(self) -> dict[str, Any]:
+        """The ``crm.*.fields`` entry for this field."""
+        info: dict[str, Any] = {
+            "type": self.type,
+            "isRequired": "R" in self.flags,
+            "isReadOnly": "O" in self.flags,
+            "isImmutable": "I" in self.flags,
+            "isMultiple": "M" in self.flags,
+            "isDynamic": False,
+        }
+        info.update({k: v for k, v in self.extra.items() if k != "settings"})
+        info["title"] = self.title
+        if "settings" in self.extra:
+            info["settings"] = self.extra["settings"]
+        return info
+
+
+def _f(name: str, type_: str, flags: str, title: str, **extra: Any) -> FieldDef:
+    stored = not ("M" in flags and type_ in ("crm_multifield", "crm_contact", "crm_company"))
+    return FieldDef(name, type_, flags, title, dict(extra), stored)
+
+
+def _multi() -> list[FieldDef]:
+    return [
+        _f("PHONE", "crm_multifield", "M", "Телефон"),
+        _f("EMAIL", "crm_multifield", "M", "E-mail"),
+        _f("WEB", "crm_multifield", "M", "Сайт"),
+        _f("IM", "crm_multifield", "M", "Мессенджер"),
+        _f("LINK", "crm_multifield", "M", "LINK"),
+    ]
+
+
+def _utm() -> list[FieldDef]:
+    return [
+        _f("UTM_SOURCE", "string", "", "Рекламная система"),
+        _f("UTM_MEDIUM", "string", "", "Тип трафика"),
+        _f("UTM_CAMPAIGN", "string", "", "Обозначение рекламной кампании"),
+        _f("UTM_CONTENT", "string", "", "Содержание кампании"),
+        _f("UTM_TERM", "string", "", "Условие поиска кампании"),
+    ]
+
+
+def _address(prefix: str, title: str, legal: bool) -> list[FieldDef]:
+    # Titles as a ru portal prints them (incl. the trailing space of the legal postal code).
+    sub = f"{title} " if legal else ""
+    rows = [
+        _f(f"{prefix}", "string", "", title),
+        _f(f"{prefix}_2", "string", "", f"{title} (стр. 2)" if legal else "Адрес (стр. 2)"),
+        _f(f"{prefix}_CITY", "string", "", f"{sub}город" if legal else "Город"),
+        _f(
+            f"{prefix}_POSTAL_CODE",
+            "string",
+            "",
+            f"{sub}почтовый индекс " if legal else "Почтовый индекс",
+        ),
+        _f(f"{prefix}_REGION", "string", "", f"{sub}район" if legal else "Район"),
+        _f(f"{prefix}_PROVINCE", "string", "", f"{sub}область" if legal else "Область"),
+        _f(f"{prefix}_COUNTRY", "string", "", f"{sub}страна" if legal else "Страна"),
+        _f(f"{prefix}_COUNTRY_CODE", "string", "", f"{sub}код страны" if legal else "Код страны"),
+        _f(
+            f"{prefix}_LOC_ADDR_ID",
+            "integer",
+            "",
+            f"{sub}идентификатор адреса местоположения"
+            if legal
+            else "Идентификатор адреса местоположения",
+        ),
+    ]
+    return rows
+
+
+COMPANY_FIELDS: list[FieldDef] = [
+    _f("ID", "integer", "O", "ID"),
+    _f("TITLE", "string", "R", "Название компании"),
+    _f("COMPANY_TYPE", "crm_status", "", "Тип компании", statusType="COMPANY_TYPE"),
+    _f("LOGO", "file", "", "Логотип"),
+    *_address("ADDRESS", "Фактический адрес", legal=False),
+    _f("ADDRESS_LEGAL", "string", "", "Юридический адрес"),
+    *_address("REG_ADDRESS", "Юридический адрес", legal=True),
+    _f("BANKING_DETAILS", "string", "", "Банковские реквизиты"),
+    _f("INDUSTRY", "crm_status", "", "Сфера деятельности", statusType="INDUSTRY"),
+    _f("EMPLOYEES", "crm_status", "", "Кол-во сотрудников", statusType="EMPLOYEES"),
+    _f("CURRENCY_ID", "crm_currency", "", "Валюта"),
+    _f("REVENUE", "double", "", "Годовой оборот"),
+    _f("OPENED", "char", "", "Доступна для всех"),
+    _f("COMMENTS", "string", "", "Комментарий"),
+    _f("HAS_PHONE", "char", "O", "Задан телефон"),
+    _f("HAS_EMAIL", "char", "O", "Задан e-mail"),
+    _f("HAS_IMOL", "char", "O", "Задана открытая линия"),
+    _f("IS_MY_COMPANY", "char", "", "Моя компания"),
+    _f("ASSIGNED_BY_ID", "user", "", "Ответственный"),
+    _f("CREATED_BY_ID", "user", "O", "Кем создана"),
+    _f("MODIFY_BY_ID", "user", "O", "Кем изменена"),
+    _f("DATE_CREATE", "datetime", "O", "Дата создания"),
+    _f("DATE_MODIFY", "datetime", "O", "Дата изменения"),
+    _f("CONTACT_ID", "crm_contact", "M", "Контакт"),
+    _f("LEAD_ID", "crm_lead", "O", "Лид", settings={"parentEntityTypeId": 1}),
+    _f("ORIGINATOR_ID", "string", "", "Внешний источник"),
+    _f("ORIGIN_ID", "string", "", "Идентификатор элемента во внешнем источнике"),
+    _f("ORIGIN_VERSION", "string", "", "Версия оригинала"),
+    *_utm(),
+    _f("LAST_ACTIVITY_TIME", "datetime", "", "Последняя активность"),
+    _f("LAST_ACTIVITY_BY", "user", "", "Автор последней активности в таймлайне"),
+    _f("LAST_COMMUNICATION_TIME", "string", "O", "Дата последней коммуникации"),
+    *_multi(),
+]
+
+CONTACT_FIELDS: list[FieldDef] = [
+    _f("ID", "integer", "O", "ID"),
+    _f("POST", "string", "", "Должность"),
+    _f("COMMENTS", "string", "", "Комментарий"),
+    _f("HONORIFIC", "crm_status", "", "Обращение", statusType="HONORIFIC"),
+    _f("NAME", "string", "", "Имя"),
+    _f("SECOND_NAME", "string", "", "Отчество"),
+    _f("LAST_NAME", "string", "", "Фамилия"),
+    _f("PHOTO", "file", "", "Фотография"),
+    _f("LEAD_ID", "crm_lead", "O", "Лид", settings={"parentEntityTypeId": 1}),
+    _f("TYPE_ID", "crm_status", "", "Тип контакта", statusType="CONTACT_TYPE"),
+    _f("SOURCE_ID", "crm_status", "", "Источник", statusType="SOURCE"),
+    _f("SOURCE_DESCRIPTION", "string", "", "Дополнительно об источнике"),
+    _f("COMPANY_ID", "crm_company", "", "Компания", settings={"parentEntityTypeId": 4}),
+    _f("COMPANY_IDS", "crm_company", "M", "Компании"),
+    _f("BIRTHDATE", "date", "", "Дата рождения"),
+    _f("EXPORT", "char", "", "Участвует в экспорте контактов"),
+    _f("HAS_PHONE", "char", "O", "Задан телефон"),
+    _f("HAS_EMAIL", "char", "O", "Задан e-mail"),
+    _f("HAS_IMOL", "char", "O", "Задана открытая линия"),
+    _f("DATE_CREATE", "datetime", "O", "Дата создания"),
+    _f("DATE_MODIFY", "datetime", "O", "Дата изменения"),
+    _f("ASSIGNED_BY_ID", "user", "", "Ответственный"),
+    _f("CREATED_BY_ID", "user", "O", "Кем создан"),
+    _f("MODIFY_BY_ID", "user", "O", "Кем изменен"),
+    _f("OPENED", "char", "", "Доступен для всех"),
+    _f("ORIGINATOR_ID", "string", "", "Внешний источник"),
+    _f("ORIGIN_ID", "string", "", "Идентификатор элемента во внешнем источнике"),
+    _f("ORIGIN_VERSION", "string", "", "Версия оригинала"),
+    _f("FACE_ID", "integer", "", "Привязка к лицам из модуля faceid"),
+    _f("LAST_ACTIVITY_TIME", "datetime", "", "Последняя активность"),
+    *[f for f in _address("ADDRESS", "Адрес", legal=False) if f.name != "ADDRESS_COUNTRY_CODE"],
+    *_utm(),
+    _f("LAST_ACTIVITY_BY", "user", "", "Автор последней активности в таймлайне"),
+    *_multi(),
+]
+
+_RQ_TITLES: dict[str, str] = {
+    "RQ_NAME": "ФИО",
+    "RQ_FIRST_NAME": "Имя",
+    "RQ_LAST_NAME": "Фамилия",
+    "RQ_SECOND_NAME": "Отчество",
+    "RQ_COMPANY_ID": "RQ_COMPANY_ID",
+    "RQ_COMPANY_NAME": "Сокращенное наименование организации",
+    "RQ_COMPANY_FULL_NAME": "Полное наименование организации",
+    "RQ_COMPANY_REG_DATE": "Дата государственной регистрации",
+    "RQ_DIRECTOR": "Генеральный директор",
+    "RQ_ACCOUNTANT": "Главный бухгалтер",
+    "RQ_CEO_NAME": "RQ_CEO_NAME",
+    "RQ_CEO_WORK_POS": "RQ_CEO_WORK_POS",
+    "RQ_CONTACT": "Контактное лицо",
+    "RQ_EMAIL": "E-Mail",
+    "RQ_PHONE": "Телефон",
+    "RQ_FAX": "Факс",
+    "RQ_IDENT_TYPE": "RQ_IDENT_TYPE",
+    "RQ_IDENT_DOC": "Вид документа",
+    "RQ_IDENT_DOC_SER": "Серия",
+    "RQ_IDENT_DOC_NUM": "Номер",
+    "RQ_IDENT_DOC_PERS_NUM": "RQ_IDENT_DOC_PERS_NUM",
+    "RQ_IDENT_DOC_DATE": "Дата выдачи",
+    "RQ_IDENT_DOC_ISSUED_BY": "Кем выдан",
+    "RQ_IDENT_DOC_DEP_CODE": "Код подразделения",
+    "RQ_INN": "ИНН",
+    "RQ_KPP": "КПП",
+    "RQ_USRLE": "RQ_USRLE",
+    "RQ_IFNS": "ИФНС",
+    "RQ_OGRN": "ОГРН",
+    "RQ_OGRNIP": "ОГРНИП",
+    "RQ_OKPO": "ОКПО",
+    "RQ_OKTMO": "ОКТМО",
+    "RQ_OKVED": "ОКВЭД",
+    "RQ_EDRPOU": "RQ_EDRPOU",
+    "RQ_DRFO": "RQ_DRFO",
+    "RQ_KBE": "RQ_KBE",
+    "RQ_IIN": "RQ_IIN",
+    "RQ_BIN": "RQ_BIN",
+    "RQ_ST_CERT_SER": "Серия свидетельства о государственной регистрации",
+    "RQ_ST_CERT_NUM": "Номер свидетельства о государственной регистрации",
+    "RQ_ST_CERT_DATE": "Дата свидетельства о государственной регистрации",
+    "RQ_VAT_PAYER": "RQ_VAT_PAYER",
+    "RQ_VAT_ID": "RQ_VAT_ID",
+    "RQ_VAT_CERT_SER": "RQ_VAT_CERT_SER",
+    "RQ_VAT_CERT_NUM": "RQ_VAT_CERT_NUM",
+    "RQ_VAT_CERT_DATE": "RQ_VAT_CERT_DATE",
+    "RQ_RESIDENCE_COUNTRY": "RQ_RESIDENCE_COUNTRY",
+    "RQ_BASE_DOC": "RQ_BASE_DOC",
+    "RQ_REGON": "RQ_REGON",
+    "RQ_KRS": "RQ_KRS",
+    "RQ_PESEL": "RQ_PESEL",
+    "RQ_LEGAL_FORM": "RQ_LEGAL_FORM",
+    "RQ_SIRET": "RQ_SIRET",
+    "RQ_SIREN": "RQ_SIREN",
+    "RQ_CAPITAL": "RQ_CAPITAL",
+    "RQ_RCS": "RQ_RCS",
+    "RQ_CNPJ": "RQ_CNPJ",
+    "RQ_STATE_REG": "RQ_STATE_REG",
+    "RQ_MNPL_REG": "RQ_MNPL_REG",
+    "RQ_CPF": "RQ_CPF",
+}
+
+
+def _rq(name: str, title: str) -> FieldDef:
+    if name == "RQ_VAT_PAYER":
+        return _f(name, "char", "", title)
+    if name == "RQ_IDENT_TYPE":
+        return _f(name, "crm_status", "", title, statusType=["RQ_IDENT_TYPE_CO"])
+    return _f(name, "string", "", title)
+
+
+REQUISITE_FIELDS: list[FieldDef] = [
+    _f("ID", "integer", "O", "ID"),
+    _f("ENTITY_TYPE_ID", "integer", "RI", "Тип сущности"),
+    _f("ENTITY_ID", "integer", "RI", "Идентификатор сущности"),
+    _f("PRESET_ID", "integer", "RI", "Идентификатор шаблона"),
+    _f("DATE_CREATE", "datetime", "O", "Дата создания"),
+    _f("DATE_MODIFY", "datetime", "O", "Дата изменения"),
+    _f("CREATED_BY_ID", "user", "O", "Кем создан"),
+    _f("MODIFY_BY_ID", "user", "O", "Кем изменен"),
+    _f("NAME", "string", "", "Название"),
+    _f("CODE", "string", "", "Символьный код"),
+    _f("XML_ID", "string", "", "Внешний код"),
+    _f("ORIGINATOR_ID", "string", "", "ORIGINATOR_ID"),
+    _f("ACTIVE", "char", "", "Активен"),
+    _f("ADDRESS_ONLY", "char", "", "ADDRESS_ONLY"),
+    _f("SORT", "integer", "", "Сортировка"),
+    *[_rq(name, title) for name, title in _RQ_TITLES.items()],
+]
+
+PRESET_FIELDS: list[FieldDef] = [
+    _f("ID", "integer", "O", "ID"),
+    _f("ENTITY_TYPE_ID", "integer", "R", "Тип родительской сущности"),
+    _f("COUNTRY_ID", "integer", "R", "Страна"),
+    _f("DATE_CREATE", "datetime", "O", "Дата создания"),
+    _f("DATE_MODIFY", "datetime", "O", "Дата изменения"),
+    _f("CREATED_BY_ID", "user", "O", "Кем создан"),
+    _f("MODIFY_BY_ID", "user", "O", "Кем изменен"),
+    _f("NAME", "string", "R", "Название"),
+    _f("XML_ID", "string", "", "Внешний код"),
+    _f("ACTIVE", "char", "", "Активен"),
+    _f("SORT", "integer", "", "Сортировка"),
+]
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """Static description of one emulated entity type."""
+
+    name: str  # storage table / multi-field owner name
+    entity_type_id: int
+    fields: tuple[FieldDef, ...]
+    has_multi: bool
+    get_order: tuple[str, ...] = ()  # key order of the docs' ``get`` sample, if it differs
+
+    def by_name(self) -> dict[str, FieldDef]:
+        """Fields indexed by name."""
+        return {f.name: f for f in self.fields}
+
+    def stored_names(self) -> list[str]:
+        """Fields a stored record carries (what ``get`` returns, UF and multi aside)."""
+        names = [f.name for f in self.fields if f.stored]
+        if not self.get_order:
+            return names
+        rank = {name: i for i, name in enumerate(self.get_order)}
+        return sorted(names, key=lambda n: rank.get(n, len(rank)))
+
+
+_COMPANY_GET_ORDER = (
+    "ID", "COMPANY_TYPE", "TITLE", "LOGO", "LEAD_ID", "HAS_PHONE", "HAS_EMAIL", "HAS_IMOL",
+    "ASSIGNED_BY_ID", "CREATED_BY_ID", "MODIFY_BY_ID", "BANKING_DETAILS", "INDUSTRY", "REVENUE",
+    "CURRENCY_ID", "EMPLOYEES", "COMMENTS", "DATE_CREATE", "DATE_MODIFY", "OPENED",
+    "IS_MY_COMPANY", "ORIGINATOR_ID", "ORIGIN_ID", "ORIGIN_VERSION", "ADDRESS", "ADDRESS_2",
+    "ADDRESS_CITY", "ADDRESS_POSTAL_CODE", "ADDRESS_REGION", "ADDRESS_PROVINCE", "ADDRESS_COUNTRY",
+    "ADDRESS_COUNTRY_CODE", "ADDRESS_LOC_ADDR_ID", "ADDRESS_LEGAL", "REG_ADDRESS", "REG_ADDRESS_2",
+    "REG_ADDRESS_CITY", "REG_ADDRESS_POSTAL_CODE", "REG_ADDRESS_REGION", "REG_ADDRESS_PROVINCE",
+    "REG_ADDRESS_COUNTRY", "REG_ADDRESS_COUNTRY_CODE", "REG_ADDRESS_LOC_ADDR_ID", "UTM_SOURCE",
+    "UTM_MEDIUM", "UTM_CAMPAIGN", "UTM_CONTENT", "UTM_TERM", "LAST_ACTIVITY_BY",
+    "LAST_ACTIVITY_TIME", "LAST_COMMUNICATION_TIME",
+)  # fmt: skip
+
+COMPANY = EntitySpec(
+    "company", 4, tuple(COMPANY_FIELDS), has_multi=True, get_order=_COMPANY_GET_ORDER
+)
+CONTACT = EntitySpec("contact", 3, tuple(CONTACT_FIELDS), has_multi=True)
+REQUISITE = EntitySpec("requisite", 8, tuple(REQUISITE_FIELDS), has_multi=False)
+PRESET = EntitySpec("preset", 0, tuple(PRESET_FIELDS), has_multi=False)
+
+
+def user_field_description(name: str) -> dict[str, Any]:
+    """``crm.*.fields`` entry for an auto-registered ``UF_CRM_*`` string field."""
+    return {
+        "type": "string",
+        "isRequired": False,
+        "isReadOnly": False,
+        "isImmutable": False,
+        "isMultiple": False,
+        "isDynamic": True,
+        "title": name,
+        "listLabel": name,
+        "formLabel": name,
+        "filterLabel": name,
+        "settings": {
+            "SIZE": 20,
+            "ROWS": 1,
+            "REGEXP": "",
+            "MIN_LENGTH": 0,
+            "MAX_LENGTH": 0,
+            "DEFAULT_VALUE": "",
+        },
+    }
