@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -49,11 +50,23 @@ def _settings(path: Path) -> Settings:
 
 
 def _run(coro: Coroutine[Any, Any, int]) -> int:
+    """Run ``coro``; Ctrl-C and SIGTERM stop it cleanly (exit 0), errors exit 2."""
+
+    async def main() -> int:
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        try:
+            return await coro
+        except asyncio.CancelledError:
+            err.print("stopped.")
+            return 0
+
     try:
-        return asyncio.run(coro)
+        return asyncio.run(main())
     except KeyboardInterrupt:
         err.print("stopped.")
-        return 130
+        return 0
     except Bitrix1cError as exc:
         raise _fail(exc) from None
 

@@ -17,7 +17,14 @@ from pathlib import Path
 
 import uvicorn
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from bitrix1c.sandbox.server import DEFAULT_SCALE, Endpoints, Sandbox, _Server
@@ -42,7 +49,10 @@ def demo_settings(endpoints: Endpoints, state: Path, port: int) -> Settings:
     """The configuration the demo runs with (what `bitrix1c init` would have you write)."""
     return parse_settings(
         {
-            "bitrix24": {"webhook_url": endpoints.bitrix24_webhook_url, "plan": endpoints.bitrix24_plan},
+            "bitrix24": {
+                "webhook_url": endpoints.bitrix24_webhook_url,
+                "plan": endpoints.bitrix24_plan,
+            },
             "onec": [
                 {
                     "name": endpoints.onec_base,
@@ -87,7 +97,9 @@ async def run_demo(options: DemoOptions, out: Console, err: Console) -> int:
         err.print(f"[bold]Starting the sandboxes[/] (state in {state}) …")
         endpoints = await sandbox.start()
         err.print(f"  Bitrix24 webhook: {endpoints.bitrix24_webhook_url}")
-        err.print(f"  1C OData:         {endpoints.onec_odata_url} (user {endpoints.onec_username})")
+        err.print(
+            f"  1C OData:         {endpoints.onec_odata_url} (user {endpoints.onec_username})"
+        )
         settings = demo_settings(endpoints, state, options.port)
         service = await Service.open(settings)
         try:
@@ -103,7 +115,7 @@ async def run_demo(options: DemoOptions, out: Console, err: Console) -> int:
                 ) as bar:
                     task = bar.add_task(flow, total=None)
 
-                    def progress(done: int, total: int | None, task: int = task) -> None:
+                    def progress(done: int, total: int | None, task: TaskID = task) -> None:
                         bar.update(task, completed=done, total=total)
 
                     summaries[flow] = await service.run(flow, trigger="demo", progress=progress)

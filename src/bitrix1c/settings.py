@@ -220,7 +220,9 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(lines)
 
 
-def parse_settings(data: Any, *, env: dict[str, str] | None = None, source: str = "config") -> Settings:
+def parse_settings(
+    data: Any, *, env: dict[str, str] | None = None, source: str = "config"
+) -> Settings:
     """Validate a parsed YAML document; raise ConfigError naming the key and the problem."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping of keys")

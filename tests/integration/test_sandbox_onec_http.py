@@ -37,8 +37,17 @@ def seed(i: int) -> SeedCounterparty:
         address="141400, Московская обл., г. Химки, ул. Мира, д. 5",
         phones=("+7 (495) 765-43-21",),
         emails=(f"mail{i}@example.ru",),
-        contacts=(SeedPerson(str(uuid.uuid5(uuid.NAMESPACE_OID, f"http-k{i}")), "Петров",
-                             "Пётр", "Петрович", "Бухгалтер", (), ()),),
+        contacts=(
+            SeedPerson(
+                str(uuid.uuid5(uuid.NAMESPACE_OID, f"http-k{i}")),
+                "Петров",
+                "Пётр",
+                "Петрович",
+                "Бухгалтер",
+                (),
+                (),
+            ),
+        ),
     )
 
 
@@ -92,9 +101,13 @@ def test_unauthorized_without_or_with_wrong_credentials(running: tuple[str, OneC
         r = httpx.get(f"{root}/{KONTR}?$format=json", auth=auth)
         assert r.status_code == 401
         assert r.headers["www-authenticate"] == 'Basic realm="1C:Enterprise 8.3"'
-    cp1251 = httpx.get(f"{root}/", headers={"Authorization": "Basic " + __import__("base64")
-                                            .b64encode(f"{LOGIN}:{base.password}"
-                                                       .encode("cp1251")).decode()})
+    cp1251 = httpx.get(
+        f"{root}/",
+        headers={
+            "Authorization": "Basic "
+            + __import__("base64").b64encode(f"{LOGIN}:{base.password}".encode("cp1251")).decode()
+        },
+    )
     assert cp1251.status_code == 401
 
 
@@ -109,10 +122,16 @@ def test_service_document_and_metadata(client: httpx.Client) -> None:
     meta = client.get("/$metadata")
     assert meta.status_code == 200 and meta.headers["content-type"].startswith("application/xml")
     root = ET.fromstring(meta.content)
-    names = {e.get("Name") for e in root.iter(
-        "{http://schemas.microsoft.com/ado/2009/11/edm}EntitySet")}
-    assert {KONTR, "Catalog_Партнеры", "Catalog_КонтактныеЛицаПартнеров",
-            "Catalog_Контрагенты_КонтактнаяИнформация", "Document_ЗаказКлиента"} <= names
+    names = {
+        e.get("Name") for e in root.iter("{http://schemas.microsoft.com/ado/2009/11/edm}EntitySet")
+    }
+    assert {
+        KONTR,
+        "Catalog_Партнеры",
+        "Catalog_КонтактныеЛицаПартнеров",
+        "Catalog_Контрагенты_КонтактнаяИнформация",
+        "Document_ЗаказКлиента",
+    } <= names
     bad = client.get("/$metadata?$format=json")
     assert bad.status_code == 406 and bad.json()["odata.error"]["code"] == "3"
 
@@ -121,8 +140,10 @@ def test_paging_through_all_counterparties(client: httpx.Client) -> None:
     seen: list[str] = []
     skip = 0
     while True:
-        r = client.get(f"/{KONTR}?$format=json&$orderby=Ref_Key&$top=300&$skip={skip}"
-                       "&$inlinecount=allpages&$select=Ref_Key,Description,ИНН&allowedOnly=true")
+        r = client.get(
+            f"/{KONTR}?$format=json&$orderby=Ref_Key&$top=300&$skip={skip}"
+            "&$inlinecount=allpages&$select=Ref_Key,Description,ИНН&allowedOnly=true"
+        )
         assert r.status_code == 200, r.text
         body = r.json()
         assert body["odata.metadata"].endswith(f"/$metadata#{KONTR}")
@@ -139,21 +160,29 @@ def test_paging_through_all_counterparties(client: httpx.Client) -> None:
 
 
 def test_filter_by_inn_and_contact_rows(client: httpx.Client) -> None:
-    r = client.get(f"/{KONTR}?$format=json&$filter=ИНН eq '5000000042' and DeletionMark eq false"
-                   "&$select=Ref_Key,Description,ИНН,КПП,НаименованиеПолное,Партнер_Key")
+    r = client.get(
+        f"/{KONTR}?$format=json&$filter=ИНН eq '5000000042' and DeletionMark eq false"
+        "&$select=Ref_Key,Description,ИНН,КПП,НаименованиеПолное,Партнер_Key"
+    )
     assert r.status_code == 200, r.text
     (row,) = r.json()["value"]
     assert row["Ref_Key"] == seed(42).ref_key and row["Партнер_Key"] == seed(42).partner_ref_key
     partner = client.get(f"/Catalog_Партнеры(guid'{row['Партнер_Key']}')?$format=json")
     assert partner.json()["odata.metadata"].endswith("/$metadata#Catalog_Партнеры/@Element")
     assert partner.json()["Клиент"] is True
-    persons = client.get("/Catalog_КонтактныеЛицаПартнеров?$format=json"
-                         f"&$filter=Owner_Key eq guid'{row['Партнер_Key']}'")
+    persons = client.get(
+        "/Catalog_КонтактныеЛицаПартнеров?$format=json"
+        f"&$filter=Owner_Key eq guid'{row['Партнер_Key']}'"
+    )
     assert [p["Description"] for p in persons.json()["value"]] == ["Петров Пётр Петрович"]
-    rows = client.get(f"/{KONTR}_КонтактнаяИнформация?$format=json"
-                      f"&$filter=Ref_Key eq guid'{row['Ref_Key']}'").json()["value"]
+    rows = client.get(
+        f"/{KONTR}_КонтактнаяИнформация?$format=json&$filter=Ref_Key eq guid'{row['Ref_Key']}'"
+    ).json()["value"]
     assert [(r["LineNumber"], r["Тип"]) for r in rows] == [
-        ("1", "Телефон"), ("2", "АдресЭлектроннойПочты"), ("3", "Адрес")]
+        ("1", "Телефон"),
+        ("2", "АдресЭлектроннойПочты"),
+        ("3", "Адрес"),
+    ]
 
 
 def test_query_errors_over_http(client: httpx.Client) -> None:
@@ -164,22 +193,36 @@ def test_query_errors_over_http(client: httpx.Client) -> None:
     unknown = client.get("/Catalog_НетТакого?$format=json")
     assert unknown.status_code == 404 and unknown.json()["odata.error"]["code"] == "6"
     select = client.get(f"/{KONTR}?$format=json&$select=НетТакого")
-    assert select.status_code == 400 and "НетТакого" in select.json()["odata.error"][
-        "message"]["value"]
+    assert (
+        select.status_code == 400
+        and "НетТакого" in select.json()["odata.error"]["message"]["value"]
+    )
     missing = client.get(f"/{KONTR}(guid'{uuid.uuid4()}')?$format=json")
     assert missing.status_code == 404
-    assert missing.json() == {"odata.error": {"code": "9", "message": {
-        "lang": "ru", "value": 'Экземпляр сущности "Контрагенты" не найден по переданному ключу.'}}}
+    assert missing.json() == {
+        "odata.error": {
+            "code": "9",
+            "message": {
+                "lang": "ru",
+                "value": 'Экземпляр сущности "Контрагенты" не найден по переданному ключу.',
+            },
+        }
+    }
     xml = client.get("/Catalog_НетТакого")
     assert xml.status_code == 404 and b"<m:code>6</m:code>" in xml.content
 
 
 def test_post_patch_get_delete(client: httpx.Client, running: tuple[str, OneCBase]) -> None:
     root, _ = running
-    body = {"Description": "Новый клиент", "ИНН": "7707083893", "ЮрФизЛицо": "ЮрЛицо",
-            "НеизвестноеПоле": 1,
-            "КонтактнаяИнформация": [{"LineNumber": "1", "Тип": "Телефон",
-                                      "Представление": "+7 900 000-00-00"}]}
+    body = {
+        "Description": "Новый клиент",
+        "ИНН": "7707083893",
+        "ЮрФизЛицо": "ЮрЛицо",
+        "НеизвестноеПоле": 1,
+        "КонтактнаяИнформация": [
+            {"LineNumber": "1", "Тип": "Телефон", "Представление": "+7 900 000-00-00"}
+        ],
+    }
     created = client.post(f"/{KONTR}?$format=json", json=body)
     assert created.status_code == 201, created.text
     entity = created.json()
@@ -188,36 +231,51 @@ def test_post_patch_get_delete(client: httpx.Client, running: tuple[str, OneCBas
     assert entity["DataVersion"] == "AAAAAAAAAAA=" and "НеизвестноеПоле" not in entity
     location = dict(created.headers.raw)[b"location"]
     assert location == f"{root}/{KONTR}(guid'{ref}')".encode()  # raw UTF-8, not %-encoded
-    patched = client.patch(f"/{KONTR}(guid'{ref}')?$format=json",
-                           json={"КПП": "770701001"}, headers={"If-Match": "stale"})
+    patched = client.patch(
+        f"/{KONTR}(guid'{ref}')?$format=json",
+        json={"КПП": "770701001"},
+        headers={"If-Match": "stale"},
+    )
     assert patched.status_code == 200
     assert (patched.json()["КПП"], patched.json()["ИНН"]) == ("770701001", "7707083893")
     assert patched.json()["DataVersion"] == "AAAAAAAAAAE="
     assert len(patched.json()["КонтактнаяИнформация"]) == 1
-    gap = client.patch(f"/{KONTR}(guid'{ref}')?$format=json", json={
-        "КонтактнаяИнформация": [{"LineNumber": "1"}, {"LineNumber": "3"}]})
+    gap = client.patch(
+        f"/{KONTR}(guid'{ref}')?$format=json",
+        json={"КонтактнаяИнформация": [{"LineNumber": "1"}, {"LineNumber": "3"}]},
+    )
     assert gap.status_code == 400
-    no_number = client.patch(f"/{KONTR}(guid'{ref}')?$format=json",
-                             json={"КонтактнаяИнформация": [{"Тип": "Телефон"}]})
+    no_number = client.patch(
+        f"/{KONTR}(guid'{ref}')?$format=json", json={"КонтактнаяИнформация": [{"Тип": "Телефон"}]}
+    )
     assert no_number.status_code == 500 and no_number.json()["odata.error"]["code"] == "-1"
     broken = client.patch(f"/{KONTR}(guid'{ref}')?$format=json", content=b"{broken")
     assert broken.status_code == 500
     got = client.get(f"/{KONTR}(guid'{ref}')?$format=json&$select=КПП,DataVersion")
-    assert got.json() == {"odata.metadata": got.json()["odata.metadata"], "КПП": "770701001",
-                          "DataVersion": "AAAAAAAAAAE="}
+    assert got.json() == {
+        "odata.metadata": got.json()["odata.metadata"],
+        "КПП": "770701001",
+        "DataVersion": "AAAAAAAAAAE=",
+    }
     atom = client.get(f"/{KONTR}(guid'{ref}')")
     assert atom.headers["content-type"].startswith("application/atom+xml")
     assert ET.fromstring(atom.content).tag == "{http://www.w3.org/2005/Atom}entry"
-    row = client.get(f"/{KONTR}_КонтактнаяИнформация(Ref_Key=guid'{ref}',LineNumber=1)"
-                     "?$format=json")
+    row = client.get(
+        f"/{KONTR}_КонтактнаяИнформация(Ref_Key=guid'{ref}',LineNumber=1)?$format=json"
+    )
     assert row.status_code == 200 and row.json()["LineNumber"] == "1"
     ts_post = client.post(f"/{KONTR}_КонтактнаяИнформация?$format=json", json={})
     assert ts_post.json()["odata.error"]["code"] == "13"
-    order = client.post("/Document_ЗаказКлиента?$format=json", json={
-        "Партнер_Key": seed(1).partner_ref_key,
-        "Товары": [{"LineNumber": "1", "Количество": 2, "Цена": 100, "Сумма": 200}]}).json()
-    posted = client.post(f"/Document_ЗаказКлиента(guid'{order['Ref_Key']}')/Post"
-                         "?PostingModeOperational=false")
+    order = client.post(
+        "/Document_ЗаказКлиента?$format=json",
+        json={
+            "Партнер_Key": seed(1).partner_ref_key,
+            "Товары": [{"LineNumber": "1", "Количество": 2, "Цена": 100, "Сумма": 200}],
+        },
+    ).json()
+    posted = client.post(
+        f"/Document_ЗаказКлиента(guid'{order['Ref_Key']}')/Post?PostingModeOperational=false"
+    )
     assert posted.status_code == 200
     again = client.get(f"/Document_ЗаказКлиента(guid'{order['Ref_Key']}')?$format=json").json()
     assert again["Posted"] is True and again["Товары"][0]["Сумма"] == 200
@@ -231,8 +289,9 @@ def test_restart_keeps_data_and_password(tmp_path: Path) -> None:
     populate_ut11(base, [seed(i) for i in range(20)])
     password = base.password
     with serve(base) as root, httpx.Client(base_url=root, auth=(LOGIN, password)) as c:
-        ref = c.post(f"/{KONTR}?$format=json", json={"Description": "Переживёт рестарт"}
-                     ).json()["Ref_Key"]
+        ref = c.post(f"/{KONTR}?$format=json", json={"Description": "Переживёт рестарт"}).json()[
+            "Ref_Key"
+        ]
         c.patch(f"/{KONTR}(guid'{ref}')?$format=json", json={"ИНН": "7707083893"})
     base.close()
     restarted = OneCBase(path, name="retail", username=LOGIN)  # no password given

@@ -17,12 +17,22 @@ async def exercise(url: str) -> None:
             names = await conn.run_sync(lambda sync: set(sa.inspect(sync).get_table_names()))
         assert TABLES <= names
 
-        link = Link("counterparty", "trade", "0c8f3ab1-1d2e-4f00-9a55-000000000001", "company", 42, "inn_kpp")
+        link = Link(
+            "counterparty",
+            "trade",
+            "0c8f3ab1-1d2e-4f00-9a55-000000000001",
+            "company",
+            42,
+            "inn_kpp",
+        )
         async with store.transaction() as conn:
             await Store.save_link(conn, link)
             await Store.save_link(conn, Link(**{**link.__dict__, "b24_id": 43, "to_b24_hash": "h"}))
             await Store.audit_writes(
-                conn, run_id=None, system="bitrix24", entity="company",
+                conn,
+                run_id=None,
+                system="bitrix24",
+                entity="company",
                 writes=[("43", "create", None, {"TITLE": "Ромашка"})],
             )
             await Store.set_cursor(conn, "x", "1")
@@ -37,12 +47,21 @@ async def exercise(url: str) -> None:
         run_id = await store.start_run("counterparties", "test")
         await store.finish_run(run_id, RunSummary(read=5, created=3, failed=1), "partial")
         run = (await store.recent_runs())[0]
-        assert (run.status, run.summary.created, run.started_at.tzinfo is not None) == ("partial", 3, True)
+        assert (run.status, run.summary.created, run.started_at.tzinfo is not None) == (
+            "partial",
+            3,
+            True,
+        )
 
         for _ in range(3):
             await store.record_error(
-                flow="counterparties", record_key="trade:r1", error_class="InvalidRecord",
-                message="ИНН 123 is invalid", hint="fix it", payload={"ИНН": "123"}, run_id=run_id,
+                flow="counterparties",
+                record_key="trade:r1",
+                error_class="InvalidRecord",
+                message="ИНН 123 is invalid",
+                hint="fix it",
+                payload={"ИНН": "123"},
+                run_id=run_id,
             )
         (error,) = await store.errors()
         assert (error.attempts, error.status, error.payload) == (3, "open", {"ИНН": "123"})

@@ -25,7 +25,9 @@ FAST = RetryStrategy(max_attempts=3, base_seconds=0.001, cap_seconds=0.002)
 
 
 def client(handler: Callable[[httpx.Request], httpx.Response]) -> Bitrix24Client:
-    return Bitrix24Client(URL, rate=1000, burst=1000, transport=httpx.MockTransport(handler), retry=FAST)
+    return Bitrix24Client(
+        URL, rate=1000, burst=1000, transport=httpx.MockTransport(handler), retry=FAST
+    )
 
 
 async def test_posts_json_to_method_url_and_returns_result() -> None:
@@ -45,14 +47,60 @@ async def test_posts_json_to_method_url_and_returns_result() -> None:
 @pytest.mark.parametrize(
     ("status", "body", "error", "action"),
     [
-        (401, {"error": "NO_AUTH_FOUND", "error_description": "Wrong authorization data"}, Bitrix24AuthError, StopAndAlert),
-        (401, {"error": "expired_token", "error_description": "The access token provided has expired."}, Bitrix24AuthError, StopAndAlert),
-        (403, {"error": "insufficient_scope", "error_description": ""}, Bitrix24AccessDenied, StopAndAlert),
-        (404, {"error": "ERROR_METHOD_NOT_FOUND", "error_description": "Method not found!"}, Bitrix24RequestError, StopAndAlert),
-        (400, {"error": "", "error_description": "Not found"}, Bitrix24RecordError, Bitrix24RecordError),
-        (400, {"error": "200040300010", "error_description": "Access denied"}, Bitrix24RecordError, Bitrix24RecordError),
-        (503, {"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}, Bitrix24Unavailable, RetryLater),
-        (429, {"error": "OPERATION_TIME_LIMIT", "error_description": "Method is blocked due to operation time limit."}, Bitrix24Unavailable, RetryLater),
+        (
+            401,
+            {"error": "NO_AUTH_FOUND", "error_description": "Wrong authorization data"},
+            Bitrix24AuthError,
+            StopAndAlert,
+        ),
+        (
+            401,
+            {
+                "error": "expired_token",
+                "error_description": "The access token provided has expired.",
+            },
+            Bitrix24AuthError,
+            StopAndAlert,
+        ),
+        (
+            403,
+            {"error": "insufficient_scope", "error_description": ""},
+            Bitrix24AccessDenied,
+            StopAndAlert,
+        ),
+        (
+            404,
+            {"error": "ERROR_METHOD_NOT_FOUND", "error_description": "Method not found!"},
+            Bitrix24RequestError,
+            StopAndAlert,
+        ),
+        (
+            400,
+            {"error": "", "error_description": "Not found"},
+            Bitrix24RecordError,
+            Bitrix24RecordError,
+        ),
+        (
+            400,
+            {"error": "200040300010", "error_description": "Access denied"},
+            Bitrix24RecordError,
+            Bitrix24RecordError,
+        ),
+        (
+            503,
+            {"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"},
+            Bitrix24Unavailable,
+            RetryLater,
+        ),
+        (
+            429,
+            {
+                "error": "OPERATION_TIME_LIMIT",
+                "error_description": "Method is blocked due to operation time limit.",
+            },
+            Bitrix24Unavailable,
+            RetryLater,
+        ),
     ],
 )
 async def test_errors_are_classified(status: int, body: dict, error: type, action: type) -> None:
@@ -67,8 +115,12 @@ async def test_errors_are_classified(status: int, body: dict, error: type, actio
 
 async def test_transient_errors_are_retried_then_succeed() -> None:
     answers = [
-        httpx.Response(503, json={"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}),
-        httpx.Response(502, text="<html><body>Bad Gateway</body></html>", headers={"content-type": "text/html"}),
+        httpx.Response(
+            503, json={"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}
+        ),
+        httpx.Response(
+            502, text="<html><body>Bad Gateway</body></html>", headers={"content-type": "text/html"}
+        ),
         httpx.Response(200, json={"result": True}),
     ]
     async with client(lambda r: answers.pop(0)) as b24:
@@ -90,7 +142,10 @@ async def test_redirect_is_followed_with_the_same_body() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         if request.url.host == "acme.bitrix24.ru":
-            return httpx.Response(302, headers={"location": "https://new.bitrix24.ru/rest/1/code/crm.company.add.json"})
+            return httpx.Response(
+                302,
+                headers={"location": "https://new.bitrix24.ru/rest/1/code/crm.company.add.json"},
+            )
         return httpx.Response(200, json={"result": 5})
 
     async with client(handler) as b24:
@@ -118,7 +173,10 @@ async def test_batch_reports_errors_per_command() -> None:
 
     async with client(handler) as b24:
         reply = await b24.batch(
-            {"a": ("crm.company.add", {"fields": {"TITLE": "A"}}), "b": ("crm.company.update", {"id": 9})}
+            {
+                "a": ("crm.company.add", {"fields": {"TITLE": "A"}}),
+                "b": ("crm.company.update", {"id": 9}),
+            }
         )
     assert reply.results == {"a": 10}
     assert isinstance(reply.errors["b"], Bitrix24RecordError)
@@ -150,9 +208,14 @@ async def test_list_fast_chains_id_filters_and_stops_on_short_page() -> None:
         return httpx.Response(200, json={"result": {"result": results, "result_error": []}})
 
     async with client(handler) as b24:
-        pages = [page async for page in b24.list_fast("crm.company.list", filter={"COMPANY_TYPE": "CUSTOMER"})]
+        pages = [
+            page
+            async for page in b24.list_fast("crm.company.list", filter={"COMPANY_TYPE": "CUSTOMER"})
+        ]
     assert [int(r["ID"]) for p in pages for r in p] == list(range(1, 131))
     assert len(requests) == 1  # 130 rows fit in one batch of chained pages
     first = dict(parse_qsl(requests[0]["p0"].split("?", 1)[1]))
     assert first["filter[COMPANY_TYPE]"] == "CUSTOMER" and first["filter[>ID]"] == "0"
-    assert dict(parse_qsl(requests[0]["p1"].split("?", 1)[1]))["filter[>ID]"] == "$result[p0][49][ID]"
+    assert (
+        dict(parse_qsl(requests[0]["p1"].split("?", 1)[1]))["filter[>ID]"] == "$result[p0][49][ID]"
+    )

@@ -20,7 +20,9 @@ def test_none_and_empty_values_are_not_dropped() -> None:
 
 
 def test_nested_multifields_and_special_characters() -> None:
-    query = php_query({"fields": {"TITLE": 'ООО "А&Б" + 100%', "PHONE": [{"VALUE": "+79001234567"}]}})
+    query = php_query(
+        {"fields": {"TITLE": 'ООО "А&Б" + 100%', "PHONE": [{"VALUE": "+79001234567"}]}}
+    )
     pairs = dict(parse_qsl(query))
     assert pairs["fields[TITLE]"] == 'ООО "А&Б" + 100%'
     assert pairs["fields[PHONE][0][VALUE]"] == "+79001234567"

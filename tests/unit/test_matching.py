@@ -5,10 +5,14 @@ from bitrix1c.sync.matching import RequisiteRow, match_by_inn
 
 
 def cp(kind: str = "legal", inn: str = "7707083893", kpp: str = "773601001") -> Counterparty:
-    return Counterparty("trade", "ref-1", "AAAAAAAAAAE=", kind, 'ООО "Ромашка"', "", inn, kpp, "", (), ())  # type: ignore[arg-type]
+    return Counterparty(
+        "trade", "ref-1", "AAAAAAAAAAE=", kind, 'ООО "Ромашка"', "", inn, kpp, "", (), ()
+    )  # type: ignore[arg-type]
 
 
-def req(company: int, inn: str = "7707083893", kpp: str = "773601001", rid: int = 0) -> RequisiteRow:
+def req(
+    company: int, inn: str = "7707083893", kpp: str = "773601001", rid: int = 0
+) -> RequisiteRow:
     return RequisiteRow(id=rid or company * 10, company_id=company, inn=inn, kpp=kpp, xml_id="")
 
 
@@ -37,7 +41,9 @@ def test_company_linked_to_another_1c_record_is_not_taken_twice() -> None:
 
 
 def test_sole_proprietor_matches_on_inn_only() -> None:
-    match = match_by_inn(cp("ip", inn="500100732259", kpp=""), [req(9, inn="500100732259", kpp="")], {})
+    match = match_by_inn(
+        cp("ip", inn="500100732259", kpp=""), [req(9, inn="500100732259", kpp="")], {}
+    )
     assert (match.kind, match.company_id) == ("inn", 9)
 
 

@@ -63,8 +63,19 @@ def test_normalize_email(typed: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "typed",
-    ["", "   ", "ivanov", "ivanov@", "@mail.ru", "ivanov@mail", "iv anov@mail.ru",
-     "a@b@mail.ru", "ivanov@mail..ru", "ivanov@-mail.ru", "a@mail.ru, b@mail.ru"],
+    [
+        "",
+        "   ",
+        "ivanov",
+        "ivanov@",
+        "@mail.ru",
+        "ivanov@mail",
+        "iv anov@mail.ru",
+        "a@b@mail.ru",
+        "ivanov@mail..ru",
+        "ivanov@-mail.ru",
+        "a@mail.ru, b@mail.ru",
+    ],
 )
 def test_normalize_email_rejects_non_addresses(typed: str) -> None:
     assert normalize_email(typed) is None

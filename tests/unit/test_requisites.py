@@ -104,10 +104,18 @@ def test_snils_checksum_edge_cases() -> None:
         (validate_inn, "inn", "７７０７０８３８９３", "contains characters other than digits"),
         (validate_inn, "inn", "0007083893", "first two digits must not be 00"),
         (validate_inn, "inn", "  ", "is empty"),
-        (validate_kpp, "kpp", "7705АБ001", "characters 5-6 (reason code) must be digits or "
-         "Latin capitals A-Z"),
-        (validate_kpp, "kpp", "7701ab001", "characters 5-6 (reason code) must be digits or "
-         "Latin capitals A-Z"),
+        (
+            validate_kpp,
+            "kpp",
+            "7705АБ001",
+            "characters 5-6 (reason code) must be digits or Latin capitals A-Z",
+        ),
+        (
+            validate_kpp,
+            "kpp",
+            "7701ab001",
+            "characters 5-6 (reason code) must be digits or Latin capitals A-Z",
+        ),
         (validate_kpp, "kpp", "77O501001", "characters 1-4 (tax office code) must be digits"),
         (validate_kpp, "kpp", "7705010A1", "characters 7-9 must be digits"),
         (validate_kpp, "kpp", "77050100", "must be 9 characters, got 8"),

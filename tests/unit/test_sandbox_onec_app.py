@@ -23,21 +23,33 @@ def base() -> OneCBase:
     b = OneCBase(None, name="trade", password="pw", predefined=True)
     rt = "InformationRegister_ЦеныНоменклатуры_RecordType"
     recorder = str(uuid.uuid4())
-    for period, price in (("2025-01-01T00:00:00", 10), ("2025-02-01T00:00:00", 12),
-                          ("2025-03-01T00:00:00", 15)):
-        b.create(rt, {"Recorder": recorder,
-                      "Recorder_Type": "StandardODATA.Document_УстановкаЦенНоменклатуры",
-                      "Period": period, "Номенклатура_Key": ITEM, "Цена": price})
-    b.create(rt, {"Period": "2025-01-15T00:00:00", "Номенклатура_Key": str(uuid.uuid4()),
-                  "Цена": 99})
+    for period, price in (
+        ("2025-01-01T00:00:00", 10),
+        ("2025-02-01T00:00:00", 12),
+        ("2025-03-01T00:00:00", 15),
+    ):
+        b.create(
+            rt,
+            {
+                "Recorder": recorder,
+                "Recorder_Type": "StandardODATA.Document_УстановкаЦенНоменклатуры",
+                "Period": period,
+                "Номенклатура_Key": ITEM,
+                "Цена": price,
+            },
+        )
+    b.create(
+        rt, {"Period": "2025-01-15T00:00:00", "Номенклатура_Key": str(uuid.uuid4()), "Цена": 99}
+    )
     return b
 
 
 @pytest.fixture
 async def client(base: OneCBase) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app({"any-key": base}))
-    async with httpx.AsyncClient(transport=transport, base_url=ROOT,
-                                 auth=("odata.user", "pw")) as c:
+    async with httpx.AsyncClient(
+        transport=transport, base_url=ROOT, auth=("odata.user", "pw")
+    ) as c:
         yield c
 
 
@@ -62,8 +74,11 @@ async def test_atom_feed_with_count_and_json_nometadata(client: httpx.AsyncClien
 
 
 async def test_put_merge_member_and_method_rules(client: httpx.AsyncClient) -> None:
-    created = (await client.post("/Catalog_Контрагенты?$format=json",
-                                 json={"Description": "A", "ИНН": "1", "КПП": "2"})).json()
+    created = (
+        await client.post(
+            "/Catalog_Контрагенты?$format=json", json={"Description": "A", "ИНН": "1", "КПП": "2"}
+        )
+    ).json()
     url = f"/Catalog_Контрагенты(guid'{created['Ref_Key']}')"
     merged = await client.request("MERGE", f"{url}?$format=json", json={"КПП": "3"})
     assert (merged.json()["ИНН"], merged.json()["КПП"]) == ("1", "3")
@@ -72,15 +87,17 @@ async def test_put_merge_member_and_method_rules(client: httpx.AsyncClient) -> N
     assert put.json()["DataVersion"] == "AAAAAAAAAAI="
     member = await client.get(f"{url}/Description?$format=json")
     assert member.json() == {"odata.metadata": f"{ROOT}/$metadata#Edm.String", "value": "B"}
-    keyed = await client.get(f"/Catalog_Контрагенты(Ref_Key=guid'{created['Ref_Key']}')"
-                             "?$format=json")
+    keyed = await client.get(
+        f"/Catalog_Контрагенты(Ref_Key=guid'{created['Ref_Key']}')?$format=json"
+    )
     assert keyed.status_code == 200
     bad_key = await client.get("/Catalog_Контрагенты(guid'nonsense')?$format=json")
     assert bad_key.status_code == 400 and "nonsense" in bad_key.text
     not_allowed = await client.delete("/Catalog_Контрагенты?$format=json")
     assert not_allowed.status_code == 405 and not_allowed.json()["odata.error"]["code"] == "19"
-    bind = await client.patch(f"{url}?$format=json", json={
-        "Партнер@odata.bind": f"Catalog_Партнеры(guid'{ITEM}')"})
+    bind = await client.patch(
+        f"{url}?$format=json", json={"Партнер@odata.bind": f"Catalog_Партнеры(guid'{ITEM}')"}
+    )
     assert bind.json()["Партнер_Key"] == ITEM
     post_missing = await client.post(f"/Document_ЗаказКлиента(guid'{ITEM}')/Post")
     assert post_missing.status_code == 404
@@ -92,8 +109,10 @@ async def test_register_sets_and_slice_last(client: httpx.AsyncClient) -> None:
     assert [r["Цена"] for r in records] == [15, 12, 99, 10]
     sets = (await client.get("/InformationRegister_ЦеныНоменклатуры?$format=json")).json()
     assert len(sets["value"]) == 2 and len(sets["value"][0]["RecordSet"]) == 3
-    last = await client.get(f"{rt}/SliceLast(Period=datetime'2025-02-15T00:00:00',"
-                            f"Condition='Номенклатура_Key eq guid'{ITEM}'')?$format=json")
+    last = await client.get(
+        f"{rt}/SliceLast(Period=datetime'2025-02-15T00:00:00',"
+        f"Condition='Номенклатура_Key eq guid'{ITEM}'')?$format=json"
+    )
     assert [r["Цена"] for r in last.json()["value"]] == [12]
     first = await client.get(f"{rt}/SliceFirst()?$format=json&$orderby=Цена")
     assert [r["Цена"] for r in first.json()["value"]] == [10, 99]
@@ -104,16 +123,19 @@ async def test_register_sets_and_slice_last(client: httpx.AsyncClient) -> None:
 
 
 async def test_register_record_post_answers_200_and_duplicate_key_400(
-        client: httpx.AsyncClient) -> None:
+    client: httpx.AsyncClient,
+) -> None:
     rt = "/InformationRegister_ЦеныНоменклатуры_RecordType?$format=json"
     body = {"Period": "2026-01-01T00:00:00", "Номенклатура_Key": ITEM, "Цена": 1}
     first = await client.post(rt, json=body)
     assert first.status_code == 200 and "location" not in first.headers
     again = await client.post(rt, json=body)
     assert again.status_code == 400 and again.json()["odata.error"]["code"] == "15"
-    key = (f"/InformationRegister_ЦеныНоменклатуры_RecordType(Period=datetime'2026-01-01T00:00:00',"
-           f"Номенклатура_Key=guid'{ITEM}',Характеристика_Key=guid'{'0' * 8}-0000-0000-0000-"
-           f"{'0' * 12}',ВидЦены_Key=guid'{'0' * 8}-0000-0000-0000-{'0' * 12}')?$format=json")
+    key = (
+        f"/InformationRegister_ЦеныНоменклатуры_RecordType(Period=datetime'2026-01-01T00:00:00',"
+        f"Номенклатура_Key=guid'{ITEM}',Характеристика_Key=guid'{'0' * 8}-0000-0000-0000-"
+        f"{'0' * 12}',ВидЦены_Key=guid'{'0' * 8}-0000-0000-0000-{'0' * 12}')?$format=json"
+    )
     got = await client.get(key)
     assert got.status_code == 200 and got.json()["Цена"] == 1
     changed = await client.patch(key, json={"Цена": 2})

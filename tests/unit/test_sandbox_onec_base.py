@@ -31,8 +31,17 @@ def seed(i: int, kind: str = "legal") -> SeedCounterparty:
         address="123456, Московская обл., г. Химки, ул. Ленина, д. 1",
         phones=("+7 (495) 123-45-67", "8 912 345 67 89"),
         emails=(f"info{i}@romashka.ru",),
-        contacts=(SeedPerson(str(uuid.uuid5(uuid.NAMESPACE_OID, f"k{i}")), "Иванов", "Иван",
-                             "Петрович", "Директор", ("+7 916 000-00-00",), ("ivan@r.ru",)),),
+        contacts=(
+            SeedPerson(
+                str(uuid.uuid5(uuid.NAMESPACE_OID, f"k{i}")),
+                "Иванов",
+                "Иван",
+                "Петрович",
+                "Директор",
+                ("+7 916 000-00-00",),
+                ("ivan@r.ru",),
+            ),
+        ),
     )
 
 
@@ -84,8 +93,17 @@ def test_data_version_increments_on_every_write(base: OneCBase) -> None:
 
 
 def test_patch_is_partial_and_tabular_section_replaced_whole(base: OneCBase) -> None:
-    ref = base.create(KONTR, {"Description": "X", "ИНН": "1", "КонтактнаяИнформация": [
-        {"LineNumber": "1", "Тип": "Телефон"}, {"LineNumber": "2", "Тип": "Адрес"}]})["Ref_Key"]
+    ref = base.create(
+        KONTR,
+        {
+            "Description": "X",
+            "ИНН": "1",
+            "КонтактнаяИнформация": [
+                {"LineNumber": "1", "Тип": "Телефон"},
+                {"LineNumber": "2", "Тип": "Адрес"},
+            ],
+        },
+    )["Ref_Key"]
     after = base.update(KONTR, ref, {"КПП": "2"})
     assert (after["ИНН"], after["КПП"], len(after["КонтактнаяИнформация"])) == ("1", "2", 2)
     after = base.update(KONTR, ref, {"КонтактнаяИнформация": [{"LineNumber": 1, "Тип": "Адрес"}]})
@@ -98,15 +116,29 @@ def test_tabular_section_line_number_rules(base: OneCBase) -> None:
     ref = base.create(KONTR, {"Description": "X"})["Ref_Key"]
     missing = error_of(lambda: base.update(KONTR, ref, {"КонтактнаяИнформация": [{"Тип": "Т"}]}))
     assert (missing.status, missing.code) == (500, "-1")
-    gap = error_of(lambda: base.update(KONTR, ref, {"КонтактнаяИнформация": [
-        {"LineNumber": "1"}, {"LineNumber": "3"}]}))
+    gap = error_of(
+        lambda: base.update(
+            KONTR, ref, {"КонтактнаяИнформация": [{"LineNumber": "1"}, {"LineNumber": "3"}]}
+        )
+    )
     assert gap.status == 400
-    not_one = error_of(lambda: base.update(KONTR, ref, {"КонтактнаяИнформация": [
-        {"LineNumber": "2"}, {"LineNumber": "3"}]}))
+    not_one = error_of(
+        lambda: base.update(
+            KONTR, ref, {"КонтактнаяИнформация": [{"LineNumber": "2"}, {"LineNumber": "3"}]}
+        )
+    )
     assert not_one.status == 400
     assert base.get(KONTR, ref)["DataVersion"] == "AAAAAAAAAAA="  # refused writes change nothing
-    ok = base.update(KONTR, ref, {"КонтактнаяИнформация": [
-        {"LineNumber": "2", "Тип": "b"}, {"LineNumber": "1", "Тип": "a"}]})
+    ok = base.update(
+        KONTR,
+        ref,
+        {
+            "КонтактнаяИнформация": [
+                {"LineNumber": "2", "Тип": "b"},
+                {"LineNumber": "1", "Тип": "a"},
+            ]
+        },
+    )
     assert [r["Тип"] for r in ok["КонтактнаяИнформация"]] == ["a", "b"]
 
 
@@ -136,7 +168,9 @@ def test_get_count_delete_and_tabular_sets(base: OneCBase) -> None:
     dup = error_of(lambda: base.create(KONTR, {"Ref_Key": ref}))
     assert dup.code == "15"
     base.delete(KONTR, ref)
-    assert base.get(KONTR, ref) is None and base.count("Catalog_Контрагенты_КонтактнаяИнформация") == 0
+    assert (
+        base.get(KONTR, ref) is None and base.count("Catalog_Контрагенты_КонтактнаяИнформация") == 0
+    )
     assert error_of(lambda: base.update(KONTR, ref, {})).code == "9"
     assert error_of(lambda: base.count("Catalog_Нет")).status == 404
 
@@ -147,8 +181,9 @@ def test_register_records_keyed_by_dimensions(base: OneCBase) -> None:
     base.create(rt, {"Period": "2025-01-01T00:00:00", "Номенклатура_Key": item, "Цена": 10})
     base.create(rt, {"Period": "2025-02-01T00:00:00", "Номенклатура_Key": item, "Цена": 12})
     assert base.count(rt) == 2 and base.count("InformationRegister_ЦеныНоменклатуры") == 1
-    dup = error_of(lambda: base.create(rt, {"Period": "2025-01-01T00:00:00",
-                                            "Номенклатура_Key": item}))
+    dup = error_of(
+        lambda: base.create(rt, {"Period": "2025-01-01T00:00:00", "Номенклатура_Key": item})
+    )
     assert dup.code == "15"
 
 
@@ -157,8 +192,13 @@ def test_file_base_survives_restart_with_password(tmp_path: Path) -> None:
     first = OneCBase(path, name="trade")
     password = first.password
     assert password and len(password) >= 12
-    ref = first.create(KONTR, {"Description": "Сохранится", "КонтактнаяИнформация": [
-        {"LineNumber": "1", "Тип": "Телефон", "Представление": "+7"}]})["Ref_Key"]
+    ref = first.create(
+        KONTR,
+        {
+            "Description": "Сохранится",
+            "КонтактнаяИнформация": [{"LineNumber": "1", "Тип": "Телефон", "Представление": "+7"}],
+        },
+    )["Ref_Key"]
     first.update(KONTR, ref, {"ИНН": "7707083893"})
     code = first.create("Catalog_Партнеры", {})["Code"]
     first.close()
@@ -166,8 +206,10 @@ def test_file_base_survives_restart_with_password(tmp_path: Path) -> None:
     assert second.password == password
     entity = second.get(KONTR, ref)
     assert entity is not None and entity["ИНН"] == "7707083893"
-    assert entity["DataVersion"] == "AAAAAAAAAAE=" and entity["КонтактнаяИнформация"][0][
-        "Ref_Key"] == ref
+    assert (
+        entity["DataVersion"] == "AAAAAAAAAAE="
+        and entity["КонтактнаяИнформация"][0]["Ref_Key"] == ref
+    )
     assert second.count(KONTR) == 1
     assert second.create("Catalog_Партнеры", {})["Code"] > code
     second.close()
@@ -203,10 +245,14 @@ def test_populate_ut11_mapping(base: OneCBase) -> None:
     contact = base.get("Catalog_КонтактныеЛицаПартнеров", seed(1).contacts[0].ref_key)
     assert contact is not None
     assert (contact["Description"], contact["ДолжностьПоВизитке"]) == (
-        "Иванов Иван Петрович", "Директор")
+        "Иванов Иван Петрович",
+        "Директор",
+    )
     assert contact["Owner_Key"] == seed(1).partner_ref_key
     assert [r["Тип"] for r in contact["КонтактнаяИнформация"]] == [
-        "Телефон", "АдресЭлектроннойПочты"]
+        "Телефон",
+        "АдресЭлектроннойПочты",
+    ]
 
 
 def test_populate_10000_is_fast_and_paging_is_fast(tmp_path: Path) -> None:
@@ -221,8 +267,14 @@ def test_populate_10000_is_fast_and_paging_is_fast(tmp_path: Path) -> None:
 
     def page(**params: str) -> tuple[list[dict[str, object]], int]:
         opts = QueryOptions.parse({f"${k}": v for k, v in params.items()}, "application/json")
-        return execute(base.schema, base.lookup, definition, opts, lambda: base.rows(KONTR),
-                       lambda spec, build: base.derived(KONTR, spec, build))
+        return execute(
+            base.schema,
+            base.lookup,
+            definition,
+            opts,
+            lambda: base.rows(KONTR),
+            lambda spec, build: base.derived(KONTR, spec, build),
+        )
 
     page(orderby="Ref_Key", top="500")  # build the sort cache and the ИНН index once
     page(filter="ИНН eq '7700000001'")
@@ -258,5 +310,6 @@ def test_populate_generated_seed_with_branches(base: OneCBase) -> None:
         assert stored is not None
         phones = [r for r in stored["КонтактнаяИнформация"] if r["Тип"] == "Телефон"]
         assert [r["Представление"] for r in phones] == list(item.phones)
-        assert all(r["НомерТелефонаБезКодов"] and len(r["НомерТелефонаБезКодов"]) <= 10
-                   for r in phones)
+        assert all(
+            r["НомерТелефонаБезКодов"] and len(r["НомерТелефонаБезКодов"]) <= 10 for r in phones
+        )

@@ -20,15 +20,19 @@ REAL_EDMX = Path("/work/shared/reference/onec/odata/ut-real.edmx")
 
 
 def _raw_schema(profile: str) -> dict[str, Any]:
-    text = resources.files("bitrix1c.sandbox.onec").joinpath(
-        "schemas", f"{profile}.json").read_text("utf-8")
+    text = (
+        resources.files("bitrix1c.sandbox.onec")
+        .joinpath("schemas", f"{profile}.json")
+        .read_text("utf-8")
+    )
     return json.loads(text)
 
 
 def _types(root: Any) -> dict[str, Any]:
     schema = root.find(f"{EDMX}DataServices/{EDM}Schema")
-    return {el.get("Name"): el for el in schema if el.tag in (f"{EDM}EntityType",
-                                                              f"{EDM}ComplexType")}
+    return {
+        el.get("Name"): el for el in schema if el.tag in (f"{EDM}EntityType", f"{EDM}ComplexType")
+    }
 
 
 @pytest.fixture(scope="module", params=["ut11", "bp30"])
@@ -99,10 +103,13 @@ def test_catalog_kontragenty_types_equal_schema_edm() -> None:
         assert [k.get("Name") for k in row_set.find(f"{EDM}Key")] == ["Ref_Key", "LineNumber"]
         line = row_set.find(f"{EDM}Property[@Name='LineNumber']")
         assert line.get("Type") == "Edm.Int64" and line.get("Nullable") == "false"
-    navs = {n.get("Name"): n.get("Relationship") for n in entity.findall(
-        f"{EDM}NavigationProperty")}
-    assert navs == {"ГоловнойКонтрагент": "StandardODATA.Catalog_Контрагенты_ГоловнойКонтрагент",
-                    "Партнер": "StandardODATA.Catalog_Контрагенты_Партнер"}
+    navs = {
+        n.get("Name"): n.get("Relationship") for n in entity.findall(f"{EDM}NavigationProperty")
+    }
+    assert navs == {
+        "ГоловнойКонтрагент": "StandardODATA.Catalog_Контрагенты_ГоловнойКонтрагент",
+        "Партнер": "StandardODATA.Catalog_Контрагенты_Партнер",
+    }
 
 
 def test_composite_fields_and_function_imports() -> None:
@@ -116,16 +123,28 @@ def test_composite_fields_and_function_imports() -> None:
     assert order.get("OpenType") == "true"
     schema = root.find(f"{EDMX}DataServices/{EDM}Schema")
     enums = {e.get("Name"): [m.get("Name") for m in e] for e in schema.iter(f"{EDM}EnumType")}
-    assert enums["ЮрФизЛицо"] == ["ЮрЛицо", "ФизЛицо", "ЮрЛицоНеРезидент",
-                                  "ИндивидуальныйПредприниматель"]
-    functions = [(f.get("Name"), f.find(f"{EDM}Parameter").get("Type"))
-                 for f in schema.iter(f"{EDM}FunctionImport")]
+    assert enums["ЮрФизЛицо"] == [
+        "ЮрЛицо",
+        "ФизЛицо",
+        "ЮрЛицоНеРезидент",
+        "ИндивидуальныйПредприниматель",
+    ]
+    functions = [
+        (f.get("Name"), f.find(f"{EDM}Parameter").get("Type"))
+        for f in schema.iter(f"{EDM}FunctionImport")
+    ]
     assert ("Post", "StandardODATA.Document_ЗаказКлиента") in functions
     assert ("Unpost", "StandardODATA.Document_ЗаказКлиента") in functions
-    assert ("SliceLast", "StandardODATA.InformationRegister_ЦеныНоменклатуры_RecordType") in functions
+    assert (
+        "SliceLast",
+        "StandardODATA.InformationRegister_ЦеныНоменклатуры_RecordType",
+    ) in functions
     recordset = types["InformationRegister_ЦеныНоменклатуры"]
     assert [p.get("Name") for p in recordset.findall(f"{EDM}Property")] == [
-        "Recorder", "RecordSet", "Recorder_Type"]
+        "Recorder",
+        "RecordSet",
+        "Recorder_Type",
+    ]
 
 
 @pytest.mark.skipif(not REAL_EDMX.exists(), reason="reference EDMX not available")
@@ -140,9 +159,14 @@ def test_same_conventions_as_real_ut_edmx() -> None:
         assert r.tag == o.tag, name
         if r.tag == f"{EDM}EntityType":
             assert [k.get("Name") for k in r.find(f"{EDM}Key")] == [
-                k.get("Name") for k in o.find(f"{EDM}Key")], name
-        rp = {p.get("Name"): (p.get("Type"), p.get("Nullable")) for p in r.findall(f"{EDM}Property")}
-        op = {p.get("Name"): (p.get("Type"), p.get("Nullable")) for p in o.findall(f"{EDM}Property")}
+                k.get("Name") for k in o.find(f"{EDM}Key")
+            ], name
+        rp = {
+            p.get("Name"): (p.get("Type"), p.get("Nullable")) for p in r.findall(f"{EDM}Property")
+        }
+        op = {
+            p.get("Name"): (p.get("Type"), p.get("Nullable")) for p in o.findall(f"{EDM}Property")
+        }
         shared = set(rp) & set(op)
         assert len(shared) >= min(len(rp), len(op)) // 2, name
         for prop in shared:
@@ -155,8 +179,10 @@ def test_service_documents() -> None:
     doc = service_document_json(schema, root)
     assert doc["odata.metadata"] == root
     assert {"name": "Catalog_Контрагенты", "url": "Catalog_Контрагенты"} in doc["value"]
-    assert {"name": "Catalog_Контрагенты_КонтактнаяИнформация",
-            "url": "Catalog_Контрагенты_КонтактнаяИнформация"} in doc["value"]
+    assert {
+        "name": "Catalog_Контрагенты_КонтактнаяИнформация",
+        "url": "Catalog_Контрагенты_КонтактнаяИнформация",
+    } in doc["value"]
     atom = ET.fromstring(service_document_atom(schema, root).encode())
     hrefs = [c.get("href") for c in atom.iter("{http://www.w3.org/2007/app}collection")]
     assert hrefs == [v["name"] for v in doc["value"]]

@@ -27,38 +27,75 @@ def base() -> OneCBase:
     b.create("Catalog_Партнеры", {"Ref_Key": PARTNER, "Description": "Партнер А", "Клиент": True})
     b.create("Catalog_Партнеры", {"Ref_Key": OTHER, "Description": "Партнер Б", "Клиент": False})
     rows = [
-        ("ООО \"Ромашка\"", "7707083893", "ЮрЛицо", PARTNER, [("Телефон", "+7 495 1"),
-                                                            ("Адрес", "г. Москва")]),
-        ("ИП О'Брайен", "500100732259", "ИндивидуальныйПредприниматель", OTHER,
-         [("АдресЭлектроннойПочты", "a@b.ru")]),
+        (
+            'ООО "Ромашка"',
+            "7707083893",
+            "ЮрЛицо",
+            PARTNER,
+            [("Телефон", "+7 495 1"), ("Адрес", "г. Москва")],
+        ),
+        (
+            "ИП О'Брайен",
+            "500100732259",
+            "ИндивидуальныйПредприниматель",
+            OTHER,
+            [("АдресЭлектроннойПочты", "a@b.ru")],
+        ),
         ("Иванов Иван", "771234567890", "ФизЛицо", OTHER, []),
         ("АО Лютик", "7702070139", "ЮрЛицо", PARTNER, [("Телефон", "+7 812 2")]),
     ]
     for name, inn, form, partner, contacts in rows:
-        b.create(KONTR, {
-            "Description": name, "ИНН": inn, "ЮрФизЛицо": form, "Партнер_Key": partner,
-            "КонтактнаяИнформация": [
-                {"LineNumber": str(i), "Тип": t, "Представление": p}
-                for i, (t, p) in enumerate(contacts, 1)
+        b.create(
+            KONTR,
+            {
+                "Description": name,
+                "ИНН": inn,
+                "ЮрФизЛицо": form,
+                "Партнер_Key": partner,
+                "КонтактнаяИнформация": [
+                    {"LineNumber": str(i), "Тип": t, "Представление": p}
+                    for i, (t, p) in enumerate(contacts, 1)
+                ],
+            },
+        )
+    b.create(
+        "Document_ЗаказКлиента",
+        {
+            "Ref_Key": ORDER,
+            "Date": "2025-03-15T10:30:00",
+            "Партнер_Key": PARTNER,
+            "СуммаДокумента": 1500.5,
+            "МаксимальныйКодСтроки": 7,
+            "ДокументОснование": PARTNER,
+            "ДокументОснование_Type": "StandardODATA.Catalog_Партнеры",
+            "Товары": [
+                {"LineNumber": "1", "Цена": 100, "Количество": 2},
+                {"LineNumber": "2", "Цена": 20000, "Количество": 1},
             ],
-        })
-    b.create("Document_ЗаказКлиента", {
-        "Ref_Key": ORDER, "Date": "2025-03-15T10:30:00", "Партнер_Key": PARTNER,
-        "СуммаДокумента": 1500.5, "МаксимальныйКодСтроки": 7,
-        "ДокументОснование": PARTNER, "ДокументОснование_Type": "StandardODATA.Catalog_Партнеры",
-        "Товары": [{"LineNumber": "1", "Цена": 100, "Количество": 2},
-                   {"LineNumber": "2", "Цена": 20000, "Количество": 1}],
-    })
-    b.create("Document_ЗаказКлиента", {"Date": "2024-12-31T23:59:59", "СуммаДокумента": 10,
-                                       "Товары": [{"LineNumber": "1", "Цена": 5}]})
+        },
+    )
+    b.create(
+        "Document_ЗаказКлиента",
+        {
+            "Date": "2024-12-31T23:59:59",
+            "СуммаДокумента": 10,
+            "Товары": [{"LineNumber": "1", "Цена": 5}],
+        },
+    )
     return b
 
 
 def run(base: OneCBase, entity_set: str, **params: str) -> list[dict[str, Any]]:
     opts = QueryOptions.parse({f"${k}": v for k, v in params.items()}, "application/json")
     definition = base.definition(entity_set)
-    page, _ = execute(base.schema, base.lookup, definition, opts, lambda: base.rows(entity_set),
-                      lambda spec, build: base.derived(entity_set, spec, build))
+    page, _ = execute(
+        base.schema,
+        base.lookup,
+        definition,
+        opts,
+        lambda: base.rows(entity_set),
+        lambda spec, build: base.derived(entity_set, spec, build),
+    )
     return page
 
 
@@ -73,6 +110,7 @@ def error_of(call: Any) -> ODataError:
 
 
 # ---------------------------------------------------------------- comparison operators
+
 
 def test_eq_string_is_case_insensitive(base: OneCBase) -> None:
     assert names(base, "ИНН eq '7707083893'") == ['ООО "Ромашка"']
@@ -129,6 +167,7 @@ def test_mismatched_types_are_unequal_not_errors(base: OneCBase) -> None:
 
 # ---------------------------------------------------------------- functions
 
+
 def test_string_functions(base: OneCBase) -> None:
     assert names(base, "substringof('ромаш', Description)") == ['ООО "Ромашка"']
     assert names(base, "substringof('ромаш', Description) eq true") == ['ООО "Ромашка"']
@@ -151,10 +190,19 @@ def test_date_functions(base: OneCBase) -> None:
     assert len(run(base, docs, filter=flt)) == 1
 
 
-@pytest.mark.parametrize("fn", ["tolower(Description) eq 'x'", "toupper(Description) eq 'X'",
-                                "length(ИНН) eq 10", "indexof(ИНН, '7') eq 0",
-                                "contains(Description, 'А')", "trim(ИНН) eq ''",
-                                "replace(ИНН, '7', '8') eq ''", "floor(1) eq 1"])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        "tolower(Description) eq 'x'",
+        "toupper(Description) eq 'X'",
+        "length(ИНН) eq 10",
+        "indexof(ИНН, '7') eq 0",
+        "contains(Description, 'А')",
+        "trim(ИНН) eq ''",
+        "replace(ИНН, '7', '8') eq ''",
+        "floor(1) eq 1",
+    ],
+)
 def test_unsupported_functions_are_code_14(base: OneCBase, fn: str) -> None:
     err = error_of(lambda: run(base, KONTR, filter=fn))
     assert (err.status, err.code) == (400, "14")
@@ -184,8 +232,9 @@ def test_navigation_and_lambdas(base: OneCBase) -> None:
     assert names(base, "Партнер/Description eq 'Партнер Б'") == ["ИП О'Брайен", "Иванов Иван"]
     assert names(base, "КонтактнаяИнформация/any(d: d/Тип eq 'Адрес')") == ['ООО "Ромашка"']
     assert len(names(base, "КонтактнаяИнформация/any()")) == 3
-    assert names(base, "КонтактнаяИнформация/all(d: d/Тип eq 'Телефон') and "
-                       "КонтактнаяИнформация/any()") == ["АО Лютик"]
+    assert names(
+        base, "КонтактнаяИнформация/all(d: d/Тип eq 'Телефон') and КонтактнаяИнформация/any()"
+    ) == ["АО Лютик"]
     docs = "Document_ЗаказКлиента"
     assert len(run(base, docs, filter="Товары/any(t: t/Цена gt 10000)")) == 1
     assert len(run(base, docs, filter="Товары/all(t: t/Цена lt 10000)")) == 1
@@ -193,9 +242,21 @@ def test_navigation_and_lambdas(base: OneCBase) -> None:
 
 # ---------------------------------------------------------------- syntax and encoding
 
-@pytest.mark.parametrize("bad", ["ИНН eq", "ИНН eq '1", "ИНН EQ '1'", "(ИНН eq '1'",
-                                 "ИНН+eq+'1'", "ИНН eq '1' and", "Description", "ИНН == '1'",
-                                 "guid'xyz' eq Ref_Key"])
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "ИНН eq",
+        "ИНН eq '1",
+        "ИНН EQ '1'",
+        "(ИНН eq '1'",
+        "ИНН+eq+'1'",
+        "ИНН eq '1' and",
+        "Description",
+        "ИНН == '1'",
+        "guid'xyz' eq Ref_Key",
+    ],
+)
 def test_syntax_errors(base: OneCBase, bad: str) -> None:
     err = error_of(lambda: run(base, KONTR, filter=bad))
     assert err.status == 400
@@ -216,19 +277,22 @@ def test_plus_is_not_a_space_in_query_string() -> None:
 def test_tokenizer_and_orderby_parser() -> None:
     assert [t.text for t in tokenize("a eq guid'x'")] == ["a", "eq", "guid'x'"]
     items = parse_orderby("Description desc, Code asc,ИНН")
-    assert [(n[1], d) for n, d in items] == [(["Description"], True), (["Code"], False),
-                                             (["ИНН"], False)]
+    assert [(n[1], d) for n, d in items] == [
+        (["Description"], True),
+        (["Code"], False),
+        (["ИНН"], False),
+    ]
     assert parse_expression("a/b eq 1")[2] == ("path", ["a", "b"])
 
 
 # ---------------------------------------------------------------- orderby, paging, select
 
+
 def test_orderby_several_keys_and_paging(base: OneCBase) -> None:
     flt = "ИНН ne ''"
     # enumerations order by value position: ЮрЛицо, ФизЛицо, …, ИндивидуальныйПредприниматель
     page = run(base, KONTR, filter=flt, orderby="ЮрФизЛицо desc,ИНН asc")
-    assert [r["ИНН"] for r in page] == ["500100732259", "771234567890", "7702070139",
-                                        "7707083893"]
+    assert [r["ИНН"] for r in page] == ["500100732259", "771234567890", "7702070139", "7707083893"]
     page = run(base, KONTR, filter=flt, orderby="ИНН", skip="1", top="2")
     assert [r["ИНН"] for r in page] == ["7702070139", "7707083893"]
     assert run(base, KONTR, orderby="Ref_Key", top="0") == []
@@ -258,13 +322,17 @@ def test_select_projection(base: OneCBase) -> None:
     proj = Projection(base.schema, base.lookup, definition, "**", [])
     assert "КонтактнаяИнформация" not in proj.apply(row)
     assert Projection(base.schema, base.lookup, definition, "*", []).apply(row) is row
-    proj = Projection(base.schema, base.lookup, definition,
-                      "Description,КонтактнаяИнформация/Тип,Партнер____Presentation", [])
+    proj = Projection(
+        base.schema,
+        base.lookup,
+        definition,
+        "Description,КонтактнаяИнформация/Тип,Партнер____Presentation",
+        [],
+    )
     shown = proj.apply(row)
     assert shown["КонтактнаяИнформация"][0] == {"LineNumber": "1", "Тип": "Телефон"}
     assert shown["Партнер____Presentation"] == "Партнер А"
-    proj = Projection(base.schema, base.lookup, definition, "Description,Партнер/Code",
-                      ["Партнер"])
+    proj = Projection(base.schema, base.lookup, definition, "Description,Партнер/Code", ["Партнер"])
     assert set(proj.apply(row)["Партнер"]) == {"Code"}
     err = error_of(lambda: Projection(base.schema, base.lookup, definition, "Нет", []))
     assert (err.status, err.code) == (400, "6")

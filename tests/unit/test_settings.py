@@ -8,7 +8,10 @@ import pytest
 from bitrix1c.errors import ConfigError
 from bitrix1c.settings import TEMPLATE, json_schema, load_settings, parse_settings
 
-ENV = {"BITRIX24_WEBHOOK_URL": "https://acme.bitrix24.ru/rest/7/s3cr3tcode/", "ONEC_TRADE_PASSWORD": "pw"}
+ENV = {
+    "BITRIX24_WEBHOOK_URL": "https://acme.bitrix24.ru/rest/7/s3cr3tcode/",
+    "ONEC_TRADE_PASSWORD": "pw",
+}
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -41,10 +44,16 @@ def test_missing_environment_variable_names_key_and_variable(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"bitrix24": {"webhook_url": "https://x.ru/rest/1/c/", "plann": "standard"}}, "bitrix24.plann: unknown key"),
+        (
+            {"bitrix24": {"webhook_url": "https://x.ru/rest/1/c/", "plann": "standard"}},
+            "bitrix24.plann: unknown key",
+        ),
         ({"bitrix24": {"webhook_url": "https://x.ru/api/"}}, "bitrix24.webhook_url"),
         ({"bitrix24": {"webhook_url": "https://x.ru/rest/1/c/", "plan": "onpremise"}}, "onpremise"),
-        ({"onec": [{"name": "t", "odata_url": "http://h/t/", "username": "u"}]}, "onec.0.odata_url"),
+        (
+            {"onec": [{"name": "t", "odata_url": "http://h/t/", "username": "u"}]},
+            "onec.0.odata_url",
+        ),
         ({"store": {"url": "mysql://x"}}, "store.url"),
         ({"flows": {"counterparties": {"base": "other"}}}, "no 1C base named 'other'"),
     ],
@@ -52,7 +61,9 @@ def test_missing_environment_variable_names_key_and_variable(tmp_path: Path) -> 
 def test_invalid_values_are_reported_by_key(change: dict, expected: str) -> None:
     data = {
         "bitrix24": {"webhook_url": "https://x.ru/rest/1/c/"},
-        "onec": [{"name": "trade", "odata_url": "http://h/t/odata/standard.odata/", "username": "u"}],
+        "onec": [
+            {"name": "trade", "odata_url": "http://h/t/odata/standard.odata/", "username": "u"}
+        ],
     }
     data.update(change)
     with pytest.raises(ConfigError) as info:
@@ -70,7 +81,9 @@ def test_plain_sqlite_url_gets_async_driver() -> None:
     settings = parse_settings(
         {
             "bitrix24": {"webhook_url": "https://x.ru/rest/1/c"},
-            "onec": [{"name": "t", "odata_url": "http://h/t/odata/standard.odata", "username": "u"}],
+            "onec": [
+                {"name": "t", "odata_url": "http://h/t/odata/standard.odata", "username": "u"}
+            ],
             "store": {"url": "sqlite:///data/b.db"},
         },
         env={},

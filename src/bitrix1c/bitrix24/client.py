@@ -94,8 +94,8 @@ class RetryStrategy:
         """Seconds to wait before attempt ``attempt + 1``, or None to give up."""
         if not isinstance(error, RetryLater) or attempt >= self.max_attempts:
             return None
-        backoff = min(self.cap_seconds, self.base_seconds * 2 ** (attempt - 1))
-        return backoff * (0.5 + random.random() / 2)
+        backoff = min(self.cap_seconds, self.base_seconds * 2.0 ** (attempt - 1))
+        return float(backoff * (0.5 + random.random() / 2))
 
 
 @dataclass

@@ -28,6 +28,7 @@ class Counterparty:
     phones: tuple[str, ...]
     emails: tuple[str, ...]
     deletion_mark: bool = False
+    predefined: bool = False  # e.g. УТ's "Розничный покупатель": not a real client
 
     @property
     def record_key(self) -> str:

@@ -105,7 +105,11 @@ class ODataClient:
         return f"{self.root}{path}?{_query(query)}"
 
     async def request(
-        self, method: str, resource: str, *, options: Mapping[str, str] | None = None,
+        self,
+        method: str,
+        resource: str,
+        *,
+        options: Mapping[str, str] | None = None,
         body: Any = None,
     ) -> Any:
         """One request with retries on unavailability and lock conflicts."""
@@ -119,7 +123,9 @@ class ODataClient:
                 if attempt > self.retries:
                     raise
                 wait = min(30.0, 1.0 * 2 ** (attempt - 1))
-                log.warning("onec.retry", base=self.base, attempt=attempt, wait=wait, error=str(error))
+                log.warning(
+                    "onec.retry", base=self.base, attempt=attempt, wait=wait, error=str(error)
+                )
                 await asyncio.sleep(wait)
 
     async def _send(self, method: str, url: str, body: Any) -> Any:
@@ -138,7 +144,10 @@ class ODataClient:
             payload = None
         if status in (401, 403):
             raise OneCAuthError(
-                f"1C refused the credentials (HTTP {status})", base=self.base, url=url, status=status
+                f"1C refused the credentials (HTTP {status})",
+                base=self.base,
+                url=url,
+                status=status,
             )
         if status >= 400 or not isinstance(payload, dict | list):
             raise self._error(status, payload, response.text, url)
@@ -152,23 +161,35 @@ class ODataClient:
             text_ = message.get("value", "") if isinstance(message, dict) else str(message)
             if code == "-1" and "блокир" in text_.lower():
                 # Lock conflict: another session holds the object; try again later.
-                return OneCUnavailable(f"1C: {text_}", base=self.base, url=url, code=code, status=status)
+                return OneCUnavailable(
+                    f"1C: {text_}", base=self.base, url=url, code=code, status=status
+                )
             if code in REQUEST_CODES:
-                return OneCRequestError(f"1C: {text_}", base=self.base, url=url, code=code, status=status)
+                return OneCRequestError(
+                    f"1C: {text_}", base=self.base, url=url, code=code, status=status
+                )
             if code in RECORD_CODES:
-                return OneCRecordError(f"1C: {text_}", base=self.base, url=url, code=code, status=status)
+                return OneCRecordError(
+                    f"1C: {text_}", base=self.base, url=url, code=code, status=status
+                )
         if status >= 500 or status == 200:
             # An HTML page (even with 200) is a broken publication or a gateway error.
             snippet = " ".join(text[:200].split())
             return OneCUnavailable(
                 f"1C answered HTTP {status} without OData JSON: {snippet}",
-                base=self.base, url=url, status=status,
+                base=self.base,
+                url=url,
+                status=status,
             )
-        return OneCRequestError(f"1C answered HTTP {status}", base=self.base, url=url, status=status)
+        return OneCRequestError(
+            f"1C answered HTTP {status}", base=self.base, url=url, status=status
+        )
 
     # --- reading --------------------------------------------------------------------------
 
-    async def get(self, entity_set: str, ref_key: str, select: Sequence[str] = ()) -> dict[str, Any]:
+    async def get(
+        self, entity_set: str, ref_key: str, select: Sequence[str] = ()
+    ) -> dict[str, Any]:
         options = {"$select": ",".join(select)} if select else {}
         result = await self.request("GET", f"{entity_set}({guid(ref_key)})", options=options)
         assert isinstance(result, dict)
@@ -208,7 +229,9 @@ class ODataClient:
 
     # --- writing --------------------------------------------------------------------------
 
-    async def patch(self, entity_set: str, ref_key: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    async def patch(
+        self, entity_set: str, ref_key: str, fields: Mapping[str, Any]
+    ) -> dict[str, Any]:
         result = await self.request("PATCH", f"{entity_set}({guid(ref_key)})", body=dict(fields))
         assert isinstance(result, dict)
         return result

@@ -62,7 +62,9 @@ class _Server(uvicorn.Server):
 
 
 def _listen(port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY in asyncio
+    # With an explicit IPPROTO_TCP asyncio sets TCP_NODELAY; without it every keep-alive
+    # reply waits ~40 ms for Nagle's algorithm.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     sock.listen(128)
@@ -125,14 +127,16 @@ class Sandbox:
             drain_per_second=drain_per_second,
             burst=burst,
         )
-        self.base = OneCBase(state_dir / "onec-trade.sqlite" if state_dir else None, name=BASE_NAME)
+        self.base = OneCBase(
+            state_dir / "onec-trade.sqlite" if state_dir else None, name=BASE_NAME, predefined=True
+        )
         self._servers: list[_Server] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.endpoints: Endpoints | None = None
 
     def seed_if_empty(self) -> bool:
         """Fill both systems on first start; keep existing data on later starts."""
-        if self.base.count("Catalog_Контрагенты") > 0:
+        if not self.base.is_empty():
             return False
         counterparties = list(generate_counterparties(self.scale, seed=self.seed))
         populate_ut11(self.base, counterparties)
@@ -237,9 +241,7 @@ class SandboxThread:
     def run(self, func: Any, *args: Any) -> Any:
         """Run ``func(*args)`` on the sandbox's thread (for direct access to its state)."""
         assert self._loop is not None
-        future: asyncio.Future[Any] = asyncio.run_coroutine_threadsafe(
-            _call(func, *args), self._loop
-        )
+        future = asyncio.run_coroutine_threadsafe(_call(func, *args), self._loop)
         return future.result(timeout=60)
 
 

@@ -50,7 +50,7 @@ class Link:
     to_b24_hash: str | None = None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Link:
+    def from_row(cls, row: Mapping[Any, Any]) -> Link:
         return cls(
             entity=row["entity"],
             onec_base=row["onec_base"],
@@ -97,7 +97,7 @@ class Run:
     message: str | None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Run:
+    def from_row(cls, row: Mapping[Any, Any]) -> Run:
         started = _aware(row["started_at"])
         assert started is not None
         return cls(
@@ -138,7 +138,7 @@ class RecordErrorEntry:
     last_seen: datetime
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> RecordErrorEntry:
+    def from_row(cls, row: Mapping[Any, Any]) -> RecordErrorEntry:
         first, last = _aware(row["first_seen"]), _aware(row["last_seen"])
         assert first is not None and last is not None
         return cls(
@@ -414,13 +414,17 @@ class Store:
 
     async def audit_count(self) -> int:
         async with self.engine.connect() as conn:
-            return int((await conn.execute(sa.select(sa.func.count()).select_from(audit))).scalar_one())
+            return int(
+                (await conn.execute(sa.select(sa.func.count()).select_from(audit))).scalar_one()
+            )
 
     # --- cursors ------------------------------------------------------------------------
 
     async def get_cursor(self, name: str) -> str | None:
         async with self.engine.connect() as conn:
-            row = (await conn.execute(sa.select(cursors.c.value).where(cursors.c.name == name))).first()
+            row = (
+                await conn.execute(sa.select(cursors.c.value).where(cursors.c.name == name))
+            ).first()
         return None if row is None else str(row[0])
 
     @staticmethod

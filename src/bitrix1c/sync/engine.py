@@ -31,7 +31,9 @@ class RunContext:
     dry_run: bool = False
     progress: Progress = _no_progress
     counts: dict[str, int] = field(
-        default_factory=lambda: dict.fromkeys(("read", "created", "updated", "skipped", "failed"), 0)
+        default_factory=lambda: dict.fromkeys(
+            ("read", "created", "updated", "skipped", "failed"), 0
+        )
     )
 
     def count(self, name: str, n: int = 1) -> None:
@@ -51,7 +53,10 @@ class RunContext:
         """Log one record that cannot be synced and count it as failed."""
         self.count("failed")
         log.warning(
-            "record.failed", flow=self.flow, record=record_key, error=type(error).__name__,
+            "record.failed",
+            flow=self.flow,
+            record=record_key,
+            error=type(error).__name__,
             message=error.message,
         )
         if self.dry_run:

@@ -29,6 +29,7 @@ class CounterpartyFields:
             "Ref_Key",
             "DataVersion",
             "DeletionMark",
+            "Predefined",
             "Description",
             self.full_name,
             self.inn,
@@ -66,6 +67,7 @@ class CounterpartyFields:
             phones=tuple(phones),
             emails=tuple(emails),
             deletion_mark=bool(row.get("DeletionMark")),
+            predefined=bool(row.get("Predefined")),
         )
 
 

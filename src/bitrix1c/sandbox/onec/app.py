@@ -47,13 +47,15 @@ _METHODS = ["GET", "POST", "PATCH", "PUT", "MERGE", "DELETE"]
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     body = json.dumps(data, ensure_ascii=False).encode("utf-8")
-    return Response(body, status, headers={"DataServiceVersion": "3.0", **(headers or {})},
-                    media_type=JSON_TYPE)
+    return Response(
+        body, status, headers={"DataServiceVersion": "3.0", **(headers or {})}, media_type=JSON_TYPE
+    )
 
 
 def _xml(text: str, media_type: str, status: int = 200) -> Response:
-    return Response(text.encode("utf-8"), status, headers={"DataServiceVersion": "3.0"},
-                    media_type=media_type)
+    return Response(
+        text.encode("utf-8"), status, headers={"DataServiceVersion": "3.0"}, media_type=media_type
+    )
 
 
 def _error(err: ODataError, as_json: bool) -> Response:
@@ -76,8 +78,11 @@ def _authorized(request: Request, base: OneCBase) -> bool:
     except (binascii.Error, UnicodeDecodeError):
         return False
     user, sep, password = decoded.partition(":")
-    return bool(sep) and secrets.compare_digest(user.encode(), base.username.encode()) and (
-        secrets.compare_digest(password.encode(), base.password.encode()))
+    return (
+        bool(sep)
+        and secrets.compare_digest(user.encode(), base.username.encode())
+        and (secrets.compare_digest(password.encode(), base.password.encode()))
+    )
 
 
 class _Handler:
@@ -92,7 +97,8 @@ class _Handler:
         self.root = f"{request.url.scheme}://{host}/{base.name}/odata/standard.odata"
         accept = request.headers.get("accept", "")
         self.wants_json = "application/json" in accept.lower() or self.params.get(
-            "$format", "").lower().startswith(("json", "application/json"))
+            "$format", ""
+        ).lower().startswith(("json", "application/json"))
 
     def lookup(self, entity_set: str, key: str) -> dict[str, Any] | None:
         return self.base.lookup(entity_set, key)
@@ -108,11 +114,15 @@ class _Handler:
             self._only(method, "GET")
             fmt = self.params.get("$format", "").lower()
             if fmt and not fmt.startswith(("xml", "application/xml", "atom")):
-                raise ODataError(406, CODE_REPRESENTATION,
-                                 "Запрошенный тип представления не поддерживается")
-            return Response(edmx_for(self.base.profile), 200,
-                            media_type="application/xml;charset=utf-8",
-                            headers={"DataServiceVersion": "3.0"})
+                raise ODataError(
+                    406, CODE_REPRESENTATION, "Запрошенный тип представления не поддерживается"
+                )
+            return Response(
+                edmx_for(self.base.profile),
+                200,
+                media_type="application/xml;charset=utf-8",
+                headers={"DataServiceVersion": "3.0"},
+            )
         opts = QueryOptions.parse(self.params, self.request.headers.get("accept", ""))
         self.wants_json = opts.json
         assert resource.entity_set is not None
@@ -124,8 +134,11 @@ class _Handler:
     @staticmethod
     def _only(method: str, *allowed: str) -> None:
         if method not in allowed:
-            raise ODataError(405, CODE_METHOD_NOT_ALLOWED,
-                             "Использованный HTTP-метод запрещен в данном контексте")
+            raise ODataError(
+                405,
+                CODE_METHOD_NOT_ALLOWED,
+                "Использованный HTTP-метод запрещен в данном контексте",
+            )
 
     def service_document(self) -> Response:
         fmt = self.params.get("$format")
@@ -133,40 +146,63 @@ class _Handler:
             self.wants_json = fmt.lower().startswith(("json", "application/json"))
         if self.wants_json:
             return _json(service_document_json(self.schema, self.root))
-        return _xml(service_document_atom(self.schema, self.root),
-                    "application/atomsvc+xml;charset=utf-8")
+        return _xml(
+            service_document_atom(self.schema, self.root), "application/atomsvc+xml;charset=utf-8"
+        )
 
     # ------------------------------------------------------------------ collections
 
-    async def collection(self, definition: EntitySetDef, resource: Resource,
-                         opts: QueryOptions, method: str) -> Response:
+    async def collection(
+        self, definition: EntitySetDef, resource: Resource, opts: QueryOptions, method: str
+    ) -> Response:
         rest = resource.rest
         if method == "POST" and not rest:
             if definition.is_tabular:
-                raise ODataError(400, CODE_TS_ROW_CREATE,
-                                 "Создание строк табличной части напрямую не поддерживается")
+                raise ODataError(
+                    400,
+                    CODE_TS_ROW_CREATE,
+                    "Создание строк табличной части напрямую не поддерживается",
+                )
             return self.created(definition, await self.body())
         self._only(method, "GET")
         if rest == ["$count"]:
             _, total = self._execute(definition, opts)
-            return Response(str(total).encode(), 200, media_type="text/plain;charset=utf-8",
-                            headers={"DataServiceVersion": "3.0"})
+            return Response(
+                str(total).encode(),
+                200,
+                media_type="text/plain;charset=utf-8",
+                headers={"DataServiceVersion": "3.0"},
+            )
         if rest:
             if len(rest) != 1:
                 raise ODataError.segment_not_found(rest[1])
-            rows = slice_table(definition, rest[0], self.params, self.base.rows(definition.name),
-                               lambda text: Compiler(self.schema, self.lookup, "Condition")
-                               .predicate(parse_expression(text, "Condition"), definition))
-            page, total = execute(self.schema, self.lookup, definition, opts, lambda: rows,
-                                  lambda spec, build: build(rows))
+            rows = slice_table(
+                definition,
+                rest[0],
+                self.params,
+                self.base.rows(definition.name),
+                lambda text: Compiler(self.schema, self.lookup, "Condition").predicate(
+                    parse_expression(text, "Condition"), definition
+                ),
+            )
+            page, total = execute(
+                self.schema,
+                self.lookup,
+                definition,
+                opts,
+                lambda: rows,
+                lambda spec, build: build(rows),
+            )
         else:
             page, total = self._execute(definition, opts)
         projection = Projection(self.schema, self.lookup, definition, opts.select, opts.expand)
         count = total if opts.inlinecount else None
         if not self.wants_json:
             pairs = [(row, projection.apply(row)) for row in page]
-            return _xml(atom.render_feed(definition, pairs, self.root, count),
-                        "application/atom+xml;type=feed;charset=utf-8")
+            return _xml(
+                atom.render_feed(definition, pairs, self.root, count),
+                "application/atom+xml;type=feed;charset=utf-8",
+            )
         body: dict[str, Any] = {}
         if opts.metadata != "none":
             body["odata.metadata"] = f"{self.root}/$metadata#{definition.name}"
@@ -175,12 +211,18 @@ class _Handler:
         body["value"] = [projection.apply(row) for row in page]
         return _json(body)
 
-    def _execute(self, definition: EntitySetDef, opts: QueryOptions
-                 ) -> tuple[list[dict[str, Any]], int]:
+    def _execute(
+        self, definition: EntitySetDef, opts: QueryOptions
+    ) -> tuple[list[dict[str, Any]], int]:
         name = definition.name
-        return execute(self.schema, self.lookup, definition, opts,
-                       lambda: self.base.rows(name),
-                       lambda spec, build: self.base.derived(name, spec, build))
+        return execute(
+            self.schema,
+            self.lookup,
+            definition,
+            opts,
+            lambda: self.base.rows(name),
+            lambda spec, build: self.base.derived(name, spec, build),
+        )
 
     async def body(self) -> dict[str, Any]:
         raw = await self.request.body()
@@ -190,8 +232,11 @@ class _Handler:
             raise ODataError(500, CODE_INTERNAL, "Непредвиденный символ при чтении JSON") from exc
         if not isinstance(data, dict):
             raise ODataError.internal()
-        return {k: v for k, v in data.items() if not k.startswith("odata.") and
-                not k.endswith("@odata.type")}
+        return {
+            k: v
+            for k, v in data.items()
+            if not k.startswith("odata.") and not k.endswith("@odata.type")
+        }
 
     def created(self, definition: EntitySetDef, fields: dict[str, Any]) -> Response:
         entity = self.base.create(definition.name, fields)
@@ -203,14 +248,22 @@ class _Handler:
         response.raw_headers.append((b"location", location.encode("utf-8")))
         return response
 
-    def entity_response(self, definition: EntitySetDef, entity: dict[str, Any],
-                        opts: QueryOptions | None, status: int = 200) -> Response:
+    def entity_response(
+        self,
+        definition: EntitySetDef,
+        entity: dict[str, Any],
+        opts: QueryOptions | None,
+        status: int = 200,
+    ) -> Response:
         select = opts.select if opts else None
         projection = Projection(self.schema, self.lookup, definition, select, [])
         shown = projection.apply(entity)
         if not self.wants_json:
-            return _xml(atom.render_entry(definition, entity, shown, self.root),
-                        "application/atom+xml;type=entry;charset=utf-8", status)
+            return _xml(
+                atom.render_entry(definition, entity, shown, self.root),
+                "application/atom+xml;type=entry;charset=utf-8",
+                status,
+            )
         body: dict[str, Any] = {}
         if opts is None or opts.metadata != "none":
             body["odata.metadata"] = f"{self.root}/$metadata#{definition.name}/@Element"
@@ -219,8 +272,9 @@ class _Handler:
 
     # ------------------------------------------------------------------ single entity
 
-    async def single(self, definition: EntitySetDef, resource: Resource, opts: QueryOptions,
-                     method: str) -> Response:
+    async def single(
+        self, definition: EntitySetDef, resource: Resource, opts: QueryOptions, method: str
+    ) -> Response:
         assert resource.key_text is not None
         key = parse_key(definition, resource.key_text)
         rest = resource.rest
@@ -234,8 +288,11 @@ class _Handler:
         entity = self.base.find(definition.name, key)
         if entity is None:
             raise ODataError.not_found(definition.object_name)
-        store_key = (entity["Ref_Key"] if definition.is_reference
-                     else self.base.factory.record_key(definition, entity))
+        store_key = (
+            entity["Ref_Key"]
+            if definition.is_reference
+            else self.base.factory.record_key(definition, entity)
+        )
         if method == "GET":
             if rest:
                 return self.member(definition, entity, rest)
@@ -256,8 +313,7 @@ class _Handler:
         self._only(method, "GET", "PATCH", "PUT", "DELETE")
         raise AssertionError("unreachable")
 
-    def member(self, definition: EntitySetDef, entity: dict[str, Any], rest: list[str]
-               ) -> Response:
+    def member(self, definition: EntitySetDef, entity: dict[str, Any], rest: list[str]) -> Response:
         """``Set(key)/Prop`` or ``Set(key)/Nav[/…]`` — a property or a related entity."""
         name = rest[0]
         prop = definition.by_name.get(name)
@@ -267,9 +323,11 @@ class _Handler:
                     '<?xml version="1.0" encoding="UTF-8"?>\n'
                     f'<d:{name} xmlns:d="http://schemas.microsoft.com/ado/2007/08/dataservices">'
                     f"{atom._value(entity.get(name, ''))}</d:{name}>\n",
-                    "application/xml;charset=utf-8")
-            return _json({"odata.metadata": f"{self.root}/$metadata#{prop.edm}",
-                          "value": entity.get(name)})
+                    "application/xml;charset=utf-8",
+                )
+            return _json(
+                {"odata.metadata": f"{self.root}/$metadata#{prop.edm}", "value": entity.get(name)}
+            )
         key = definition.by_name.get(f"{name}_Key")
         if key is None or not key.target or self.schema.get(key.target) is None:
             raise ODataError(400, CODE_BAD_URL, f"Сегмент пути {name} не найден!")

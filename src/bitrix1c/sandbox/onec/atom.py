@@ -41,8 +41,7 @@ def entity_key(definition: EntitySetDef, entity: dict[str, Any]) -> str:
     """``Catalog_X(guid'…')`` / ``Set(A=…,B=…)`` — the canonical URL of an entity."""
     if definition.key == ["Ref_Key"]:
         return f"{definition.name}(guid'{entity.get('Ref_Key')}')"
-    parts = [f"{k}={key_literal(definition.by_name[k].edm, entity.get(k))}"
-             for k in definition.key]
+    parts = [f"{k}={key_literal(definition.by_name[k].edm, entity.get(k))}" for k in definition.key]
     return f"{definition.name}({','.join(parts)})"
 
 
@@ -57,12 +56,16 @@ def _properties(definition_props: dict[str, Any], entity: dict[str, Any], indent
     for name, value in entity.items():
         prop = definition_props.get(name)
         if isinstance(value, list):
-            row_type = prop.edm[len("Collection("):-1] if prop is not None else ""
+            row_type = prop.edm[len("Collection(") : -1] if prop is not None else ""
             lines.append(f"{indent}<d:{name} m:type={quoteattr(prop.edm if prop else '')}>")
             for row in value:
                 lines.append(f"{indent}  <d:element m:type={quoteattr(row_type)}>")
-                lines += [f"{indent}    <d:{k}>{_value(v)}</d:{k}>" if v not in ("", None)
-                          else f"{indent}    <d:{k}/>" for k, v in row.items()]
+                lines += [
+                    f"{indent}    <d:{k}>{_value(v)}</d:{k}>"
+                    if v not in ("", None)
+                    else f"{indent}    <d:{k}/>"
+                    for k, v in row.items()
+                ]
                 lines.append(f"{indent}  </d:element>")
             lines.append(f"{indent}</d:{name}>")
         elif isinstance(value, dict):
@@ -76,17 +79,18 @@ def _properties(definition_props: dict[str, Any], entity: dict[str, Any], indent
     return lines
 
 
-def _entry_lines(definition: EntitySetDef, full: dict[str, Any], shown: dict[str, Any],
-                 root: str, updated: str) -> list[str]:
+def _entry_lines(
+    definition: EntitySetDef, full: dict[str, Any], shown: dict[str, Any], root: str, updated: str
+) -> list[str]:
     key = entity_key(definition, full)
     lines = [
         f"  <id>{escape(root)}/{escape(key)}</id>",
-        f"  <category term={quoteattr(f'{NAMESPACE}.{definition.name}')} scheme=\"{_SCHEME}\"/>",
+        f'  <category term={quoteattr(f"{NAMESPACE}.{definition.name}")} scheme="{_SCHEME}"/>',
         '  <title type="text"/>',
         f"  <updated>{updated}</updated>",
         "  <author/>",
         "  <summary/>",
-        f"  <link rel=\"edit\" href={quoteattr(key)} title=\"edit link\"/>",
+        f'  <link rel="edit" href={quoteattr(key)} title="edit link"/>',
         '  <content type="application/xml">',
         "    <m:properties>",
         *_properties(definition.by_name, shown, "      "),
@@ -100,8 +104,9 @@ def _now() -> str:
     return datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def render_entry(definition: EntitySetDef, full: dict[str, Any], shown: dict[str, Any],
-                 root: str) -> str:
+def render_entry(
+    definition: EntitySetDef, full: dict[str, Any], shown: dict[str, Any], root: str
+) -> str:
     """One entity as an Atom ``<entry>`` document."""
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', f"<entry {_NS}>"]
     lines += _entry_lines(definition, full, shown, root, _now())
@@ -109,8 +114,12 @@ def render_entry(definition: EntitySetDef, full: dict[str, Any], shown: dict[str
     return "\n".join(lines) + "\n"
 
 
-def render_feed(definition: EntitySetDef, rows: list[tuple[dict[str, Any], dict[str, Any]]],
-                root: str, count: int | None) -> str:
+def render_feed(
+    definition: EntitySetDef,
+    rows: list[tuple[dict[str, Any], dict[str, Any]]],
+    root: str,
+    count: int | None,
+) -> str:
     """A collection as an Atom ``<feed>``; ``rows`` are ``(stored, projected)`` pairs."""
     updated = _now()
     lines = [
@@ -121,7 +130,7 @@ def render_feed(definition: EntitySetDef, rows: list[tuple[dict[str, Any], dict[
         f'  <title type="text">{escape(definition.name)}</title>',
         f"  <updated>{updated}</updated>",
         "  <author/>",
-        f"  <link rel=\"self\" href={quoteattr(definition.name)} "
+        f'  <link rel="self" href={quoteattr(definition.name)} '
         f"title={quoteattr(definition.name)}/>",
     ]
     for full, shown in rows:

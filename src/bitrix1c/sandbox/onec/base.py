@@ -26,8 +26,7 @@ from .schema import EntitySetDef, Schema, load_schema
 
 __all__ = ["OneCBase"]
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False, check_circular=False,
-                           separators=(",", ":")).encode
+_ENCODE = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
 _DERIVED_LIMIT = 256  # cached orderings/indexes kept at most
 _PREFIXES = {"ut11": ("УТ-", "УТ00-"), "bp30": ("00-", "0000-")}
 _SCHEMA_SQL = """
@@ -80,8 +79,9 @@ class OneCBase:
         self.path = path
         self.schema: Schema = load_schema(profile)
         code_prefix, number_prefix = _PREFIXES.get(profile, ("", ""))
-        self.factory = EntityFactory(self.schema, code_prefix=code_prefix,
-                                     number_prefix=number_prefix)
+        self.factory = EntityFactory(
+            self.schema, code_prefix=code_prefix, number_prefix=number_prefix
+        )
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(
             ":memory:" if path is None else str(path), check_same_thread=False
@@ -144,8 +144,11 @@ class OneCBase:
     def _write(self, op: str, entity_set: str, key: str, entity: dict[str, Any] | None) -> None:
         if self.path is None:
             return
-        data = "" if entity is None else _ENCODE(
-            self.factory.pack(self.schema.sets[entity_set], entity))
+        data = (
+            ""
+            if entity is None
+            else _ENCODE(self.factory.pack(self.schema.sets[entity_set], entity))
+        )
         if self._bulk:
             self._pending.append((op, entity_set, key, data))
             return
@@ -188,8 +191,9 @@ class OneCBase:
                 continue
             for item in definition.predefined:
                 ref = uuid.uuid5(uuid.NAMESPACE_URL, f"1c:{self.profile}:{definition.name}:{item}")
-                entity = self._create(definition.name, {"Ref_Key": str(ref),
-                                                        "Description": _humanize(item)})
+                entity = self._create(
+                    definition.name, {"Ref_Key": str(ref), "Description": _humanize(item)}
+                )
                 stored = self._store(definition.name)[entity["Ref_Key"]]
                 stored["Predefined"] = True
                 stored["PredefinedDataName"] = item
@@ -210,15 +214,19 @@ class OneCBase:
         with self._lock:
             definition = self.definition(entity_set)
             if definition.is_tabular:
-                raise ODataError(400, "13",
-                                 "Создание строк табличной части напрямую не поддерживается")
+                raise ODataError(
+                    400, "13", "Создание строк табличной части напрямую не поддерживается"
+                )
             if definition.is_record_set:
                 raise ODataError(405, "19", "Использованный HTTP-метод запрещен в данном контексте")
             counter = self._seq.get(entity_set, 0) + 1
             entity = self.factory.new(definition, fields, counter=counter)
             store = self._store(entity_set)
-            key = (entity["Ref_Key"] if definition.is_reference
-                   else self.factory.record_key(definition, entity))
+            key = (
+                entity["Ref_Key"]
+                if definition.is_reference
+                else self.factory.record_key(definition, entity)
+            )
             if key in store:
                 raise self.factory.duplicate()
             if definition.is_reference:
@@ -228,8 +236,9 @@ class OneCBase:
             self._write("insert", entity_set, key, entity)
             return entity
 
-    def update(self, entity_set: str, ref_key: str, fields: Mapping[str, Any], *,
-               replace: bool = False) -> dict[str, Any]:
+    def update(
+        self, entity_set: str, ref_key: str, fields: Mapping[str, Any], *, replace: bool = False
+    ) -> dict[str, Any]:
         """Change an entity like ``PATCH`` (``replace=True``: like ``PUT``); returns it whole.
 
         Tabular sections present in ``fields`` are replaced entirely; ``DataVersion`` is
@@ -285,7 +294,8 @@ class OneCBase:
         with self._lock:
             for definition in self.schema.sets.values():
                 if definition.is_reference and any(
-                        not e.get("Predefined") for e in self._store(definition.name).values()):
+                    not e.get("Predefined") for e in self._store(definition.name).values()
+                ):
                     return False
             return True
 
@@ -320,8 +330,11 @@ class OneCBase:
                 return cached[1]
             if definition.is_tabular:
                 assert definition.parent is not None and definition.tabular is not None
-                rows = [row for entity in self._store(definition.parent).values()
-                        for row in entity.get(definition.tabular, [])]
+                rows = [
+                    row
+                    for entity in self._store(definition.parent).values()
+                    for row in entity.get(definition.tabular, [])
+                ]
             else:
                 rows = self._record_sets(definition)
             self._derived[entity_set] = (version, rows)
@@ -340,8 +353,9 @@ class OneCBase:
             group["RecordSet"].append(record)
         return list(groups.values())
 
-    def derived(self, entity_set: str, spec: Any,
-                build: Callable[[list[dict[str, Any]]], Any]) -> Any:
+    def derived(
+        self, entity_set: str, spec: Any, build: Callable[[list[dict[str, Any]]], Any]
+    ) -> Any:
         """``build(rows)`` (a sorted list, an index …), cached until the set changes."""
         with self._lock:
             version = self.version(entity_set)

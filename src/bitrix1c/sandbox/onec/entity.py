@@ -119,7 +119,6 @@ def make_converter(prop: Prop, enums: Mapping[str, Mapping[str, Any]]) -> Conver
     """A function turning a client-sent value into the stored wire value of ``prop``."""
     edm = prop.edm
     if edm == "Edm.Guid":
-
         match = _GUID_RE.match
         seen: dict[str, str] = {}
 
@@ -193,6 +192,7 @@ def make_converter(prop: Prop, enums: Mapping[str, Mapping[str, Any]]) -> Conver
         return str(value).lower() if isinstance(value, bool) else str(value)
 
     if values is not None:
+
         def enum_value(value: Any) -> str:
             text = value if type(value) is str else text_of(value)
             if text and text not in values:
@@ -201,6 +201,7 @@ def make_converter(prop: Prop, enums: Mapping[str, Mapping[str, Any]]) -> Conver
 
         return enum_value
     if max_length:
+
         def limited(value: Any) -> str:
             return (value if type(value) is str else text_of(value))[:max_length]
 
@@ -281,8 +282,14 @@ class EntityFactory:
         rows.sort(key=lambda r: int(r["LineNumber"]))
         return rows
 
-    def _apply(self, shape: _SetShape, entity: dict[str, Any], fields: Mapping[str, Any],
-               *, protected: frozenset[str]) -> None:
+    def _apply(
+        self,
+        shape: _SetShape,
+        entity: dict[str, Any],
+        fields: Mapping[str, Any],
+        *,
+        protected: frozenset[str],
+    ) -> None:
         definition = shape.definition
         for key, value in fields.items():
             if key in protected:
@@ -309,8 +316,14 @@ class EntityFactory:
 
     # ---------------------------------------------------------------- operations
 
-    def new(self, definition: EntitySetDef, fields: Mapping[str, Any], *, counter: int,
-            now: datetime | None = None) -> dict[str, Any]:
+    def new(
+        self,
+        definition: EntitySetDef,
+        fields: Mapping[str, Any],
+        *,
+        counter: int,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
         """A new entity of ``definition`` from client ``fields`` (like a POST).
 
         ``counter`` is the next value of the set's code/number sequence; it is used only
@@ -334,8 +347,9 @@ class EntityFactory:
                 entity["Date"] = (now or datetime.now()).strftime("%Y-%m-%dT%H:%M:%S")
         return entity
 
-    def _fill_numbering(self, definition: EntitySetDef, entity: dict[str, Any],
-                        counter: int) -> None:
+    def _fill_numbering(
+        self, definition: EntitySetDef, entity: dict[str, Any], counter: int
+    ) -> None:
         for field_name, length, kind, prefix in (
             ("Code", definition.code_length, definition.code_type, self.code_prefix),
             ("Number", definition.number_length, definition.number_type, self.number_prefix),
@@ -349,16 +363,29 @@ class EntityFactory:
                 prefix = ""
             entity[field_name] = prefix + str(counter).zfill(max(length - len(prefix), 1))
 
-    def changed(self, definition: EntitySetDef, current: Mapping[str, Any],
-                fields: Mapping[str, Any], *, replace: bool = False) -> dict[str, Any]:
+    def changed(
+        self,
+        definition: EntitySetDef,
+        current: Mapping[str, Any],
+        fields: Mapping[str, Any],
+        *,
+        replace: bool = False,
+    ) -> dict[str, Any]:
         """``current`` after a PATCH (or a PUT when ``replace``) with ``fields``."""
         shape = self.shape(definition)
         if replace:
             entity = dict(shape.template)
             for name in shape.rows:
                 entity[name] = []
-            for name in ("Ref_Key", "Code", "Number", "Date", "DataVersion", "Predefined",
-                         "PredefinedDataName"):
+            for name in (
+                "Ref_Key",
+                "Code",
+                "Number",
+                "Date",
+                "DataVersion",
+                "Predefined",
+                "PredefinedDataName",
+            ):
                 if name in current:
                     entity[name] = current[name]
         else:
@@ -379,8 +406,10 @@ class EntityFactory:
         for name, (_, row_template, _) in shape.rows.items():
             rows = out.get(name)
             if rows:
-                out[name] = [{k: v for k, v in row.items()
-                              if k != "Ref_Key" and row_template.get(k) != v} for row in rows]
+                out[name] = [
+                    {k: v for k, v in row.items() if k != "Ref_Key" and row_template.get(k) != v}
+                    for row in rows
+                ]
         return out
 
     def unpack(self, definition: EntitySetDef, data: Mapping[str, Any]) -> dict[str, Any]:

@@ -47,8 +47,10 @@ CODE_METHOD_NOT_ALLOWED = "19"
 CODE_UNIMPLEMENTED_FUNCTION = "21"
 
 _METADATA_NS = "http://schemas.microsoft.com/ado/2007/08/dataservices/metadata"
-_INTERNAL_TEXT = ("Произошла внутренняя ошибка OData сервиса. "
-                  "Дополнительные сведения можно найти в технологическом журнале.")
+_INTERNAL_TEXT = (
+    "Произошла внутренняя ошибка OData сервиса. "
+    "Дополнительные сведения можно найти в технологическом журнале."
+)
 
 
 class ODataError(Exception):
@@ -103,8 +105,11 @@ class ODataError(Exception):
     @classmethod
     def cannot_parse(cls, value: object, edm: str) -> ODataError:
         """Code 1: a value could not be read as the property's type (the value is echoed)."""
-        return cls(400, CODE_CANNOT_PARSE,
-                   f"Не удалось разобрать строку '{value}' как значение типа {edm}!")
+        return cls(
+            400,
+            CODE_CANNOT_PARSE,
+            f"Не удалось разобрать строку '{value}' как значение типа {edm}!",
+        )
 
     @classmethod
     def internal(cls, message: str = _INTERNAL_TEXT) -> ODataError:

@@ -40,23 +40,44 @@ Lookup = Callable[[str, str], "Row | None"]
 
 _EDM_KIND = {"Edm.String": "S", "Edm.Guid": "G", "Edm.DateTime": "D", "Edm.Boolean": "B"}
 _NUMERIC = ("Edm.Int16", "Edm.Int32", "Edm.Int64", "Edm.Double", "Edm.Byte", "Edm.SByte")
-_PRIMITIVE_CASTS = {"String": ("S", ("Edm.String",)),
-                    "Number": ("N", ("Edm.Double", "Edm.Int64", "Edm.Int32", "Edm.Int16")),
-                    "Boolean": ("B", ("Edm.Boolean",)), "Date": ("D", ("Edm.DateTime",))}
+_PRIMITIVE_CASTS = {
+    "String": ("S", ("Edm.String",)),
+    "Number": ("N", ("Edm.Double", "Edm.Int64", "Edm.Int32", "Edm.Int16")),
+    "Boolean": ("B", ("Edm.Boolean",)),
+    "Date": ("D", ("Edm.DateTime",)),
+}
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": operator.eq, "ne": operator.ne, "gt": operator.gt,
-    "ge": operator.ge, "lt": operator.lt, "le": operator.le,
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "lt": operator.lt,
+    "le": operator.le,
 }
 _ARITH: dict[str, Callable[[Any, Any], Any]] = {
-    "add": operator.add, "sub": operator.sub, "mul": operator.mul,
-    "div": operator.truediv, "mod": operator.mod,
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "div": operator.truediv,
+    "mod": operator.mod,
 }
 _STRING_FUNCS = frozenset({"substringof", "startswith", "endswith", "concat", "substring", "like"})
-_DATE_PARTS = frozenset({"year", "month", "day", "hour", "minute", "second", "quarter",
-                         "dayofweek", "dayofyear"})
-_ARITY = {"substringof": (2, 2), "startswith": (2, 2), "endswith": (2, 2), "concat": (2, 2),
-          "substring": (2, 3), "like": (2, 2), "dateadd": (3, 3), "datedifference": (3, 3),
-          "round": (1, 1), "cast": (2, 2), "isof": (2, 2)}
+_DATE_PARTS = frozenset(
+    {"year", "month", "day", "hour", "minute", "second", "quarter", "dayofweek", "dayofyear"}
+)
+_ARITY = {
+    "substringof": (2, 2),
+    "startswith": (2, 2),
+    "endswith": (2, 2),
+    "concat": (2, 2),
+    "substring": (2, 3),
+    "like": (2, 2),
+    "dateadd": (3, 3),
+    "datedifference": (3, 3),
+    "round": (1, 1),
+    "cast": (2, 2),
+    "isof": (2, 2),
+}
 EMPTY_SCOPE: Scope = {}
 _DEFAULTS: dict[str, Any] = {"S": "", "G": EMPTY_REF, "D": "0001-01-01T00:00:00", "B": False}
 
@@ -96,8 +117,9 @@ class Compiler:
 
     def error(self, detail: str = "") -> ODataError:
         suffix = f": {detail}" if detail else ""
-        return ODataError(400, CODE_QUERY_OPTION,
-                          f"Ошибка при разборе опции запроса {self.option}{suffix}")
+        return ODataError(
+            400, CODE_QUERY_OPTION, f"Ошибка при разборе опции запроса {self.option}{suffix}"
+        )
 
     # ---------------------------------------------------------------- entry points
 
@@ -130,16 +152,18 @@ class Compiler:
 
     # ---------------------------------------------------------------- nodes
 
-    def compile(self, node: Node, props: dict[str, Prop], scope: dict[str, TabularSection]
-                ) -> Typed:
+    def compile(
+        self, node: Node, props: dict[str, Prop], scope: dict[str, TabularSection]
+    ) -> Typed:
         tag = node[0]
         if tag == "lit":
             return _const(node[2], node[1])
         if tag == "path":
             return self.path(node[1], props, scope)
         if tag == "op":
-            return self.binary(node[1], self.compile(node[2], props, scope),
-                               self.compile(node[3], props, scope))
+            return self.binary(
+                node[1], self.compile(node[2], props, scope), self.compile(node[3], props, scope)
+            )
         if tag == "not":
             inner = self.compile(node[1], props, scope)
             if inner.kind != "B":
@@ -165,15 +189,24 @@ class Compiler:
         """Value of ``prop`` of the object returned by ``obj`` (None: the row itself)."""
         name = prop.name
         if prop.kind == "tabular":
-            getter: Fn = (lambda r, s: r.get(name, [])) if obj is None else (
-                lambda r, s: (o.get(name, []) if (o := obj(r, s)) is not None else []))
+            getter: Fn = (
+                (lambda r, s: r.get(name, []))
+                if obj is None
+                else (lambda r, s: o.get(name, []) if (o := obj(r, s)) is not None else [])
+            )
             return Typed(getter, "T")
         if prop.kind == "composite":
             type_name = f"{name}_Type"
             if obj is None:
                 return Typed(lambda r, s: (r.get(name, ""), r.get(type_name, "")), "C")
-            return Typed(lambda r, s: ((o.get(name, ""), o.get(type_name, ""))
-                                       if (o := obj(r, s)) is not None else ("", "")), "C")
+            return Typed(
+                lambda r, s: (
+                    (o.get(name, ""), o.get(type_name, ""))
+                    if (o := obj(r, s)) is not None
+                    else ("", "")
+                ),
+                "C",
+            )
         kind = _EDM_KIND.get(prop.edm, "N" if prop.edm in _NUMERIC else "S")
         as_int = prop.edm == "Edm.Int64"
         default: Any = _DEFAULTS.get(kind, 0)
@@ -191,8 +224,9 @@ class Compiler:
 
         return Typed(nav_get, kind, enum=prop.enum)
 
-    def path(self, segments: list[str], props: dict[str, Prop],
-             scope: dict[str, TabularSection]) -> Typed:
+    def path(
+        self, segments: list[str], props: dict[str, Prop], scope: dict[str, TabularSection]
+    ) -> Typed:
         first, rest = segments[0], segments[1:]
         if first in scope:
             section = scope[first]
@@ -247,8 +281,9 @@ class Compiler:
 
         return self.walk(entity, base.definition.by_name, segments)
 
-    def lambda_(self, node: Node, props: dict[str, Prop], scope: dict[str, TabularSection]
-                ) -> Typed:
+    def lambda_(
+        self, node: Node, props: dict[str, Prop], scope: dict[str, TabularSection]
+    ) -> Typed:
         _, segments, kind, var, body = node
         coll = self.path(segments, props, scope)
         if coll.kind != "T" or coll.section is None:
@@ -301,36 +336,43 @@ class Compiler:
         lf, rf = left.fn, right.fn
         if lk == "X" or rk == "X":
             other = rf if lk == "X" else lf
-            return Typed(lambda r, s: cmp(other(r, s) is None, True) if op in ("eq", "ne")
-                         else False, "B")
+            return Typed(
+                lambda r, s: cmp(other(r, s) is None, True) if op in ("eq", "ne") else False, "B"
+            )
         if lk in ("E", "T") or rk in ("E", "T"):
             raise self.error()
         if {lk, rk} == {"R", "G"}:
             ref, guid = (lf, rf) if lk == "R" else (rf, lf)
             if op not in ("eq", "ne"):
                 return _const(False, "B")
-            return Typed(lambda r, s: cmp((v[0] if (v := ref(r, s)) is not None else None),
-                                          guid(r, s)), "B")
+            return Typed(
+                lambda r, s: cmp((v[0] if (v := ref(r, s)) is not None else None), guid(r, s)), "B"
+            )
         if (lk == "R" and rk == "C") or (lk == "G" and rk == "C"):
             return self.compare(_SWAP.get(op, op), right, left)
         if lk == "C":
             if rk == "R":
+
                 def cr(r: Row, s: Scope) -> bool:
                     a, b = lf(r, s), rf(r, s)
                     same = b is not None and a[0].lower() == b[0] and a[1] == b[1]
                     return same if op == "eq" else (not same if op == "ne" else False)
+
                 return Typed(cr, "B")
             if rk == "G":
                 return _const(op == "ne", "B")
             if rk == "C":
-                return Typed(lambda r, s: cmp(tuple(map(_fold, lf(r, s))),
-                                              tuple(map(_fold, rf(r, s)))), "B")
+                return Typed(
+                    lambda r, s: cmp(tuple(map(_fold, lf(r, s))), tuple(map(_fold, rf(r, s)))), "B"
+                )
             if rk == "N":
+
                 def cn(r: Row, s: Scope) -> bool:
                     try:
                         return bool(cmp(float(lf(r, s)[0]), rf(r, s)))
                     except ValueError:
                         return op == "ne"
+
                 return Typed(cn, "B")
             if rk == "B":
                 return Typed(lambda r, s: cmp(lf(r, s)[0].lower(), str(rf(r, s)).lower()), "B")
@@ -358,8 +400,9 @@ class Compiler:
         if name not in _ARITY and name not in _DATE_PARTS:
             raise self.error(f"функция {name} не поддерживается")
         if not low <= len(args) <= high:
-            raise ODataError(400, CODE_UNIMPLEMENTED_FUNCTION,
-                             f"Неверное количество аргументов функции {name}")
+            raise ODataError(
+                400, CODE_UNIMPLEMENTED_FUNCTION, f"Неверное количество аргументов функции {name}"
+            )
         if name in _STRING_FUNCS:
             return self.string_call(name, args)
         if name in _DATE_PARTS:
@@ -377,8 +420,9 @@ class Compiler:
         if name == "datedifference":
             a, b, unit = args
             if a.kind != "D" or b.kind != "D" or unit.kind != "S":
-                raise ODataError(400, CODE_UNIMPLEMENTED_FUNCTION,
-                                 "Неверный тип аргумента datedifference")
+                raise ODataError(
+                    400, CODE_UNIMPLEMENTED_FUNCTION, "Неверный тип аргумента datedifference"
+                )
             af, bf, uf = a.fn, b.fn, unit.fn
             return Typed(lambda r, s: datediff(af(r, s), bf(r, s), uf(r, s)), "N")
         if name == "round":
@@ -399,14 +443,14 @@ class Compiler:
         for arg in args[:1] if name == "substring" else args:
             if arg.kind not in ("S", "C", "D"):
                 raise ODataError.internal()
-        fns = [(lambda f: (lambda r, s: f(r, s)[0]))(a.fn) if a.kind == "C" else a.fn
-               for a in args]
+        fns = [(lambda f: lambda r, s: f(r, s)[0])(a.fn) if a.kind == "C" else a.fn for a in args]
         if name == "substring":
             sf, start = fns[0], fns[1]
             length = fns[2] if len(fns) > 2 else None
             if any(a.kind != "N" for a in args[1:]):
-                raise ODataError(400, CODE_UNIMPLEMENTED_FUNCTION,
-                                 "Неверный тип аргумента substring")
+                raise ODataError(
+                    400, CODE_UNIMPLEMENTED_FUNCTION, "Неверный тип аргумента substring"
+                )
 
             def substring(r: Row, s: Scope) -> str:
                 text, i = str(sf(r, s)), max(int(start(r, s)) - 1, 0)
@@ -420,8 +464,9 @@ class Compiler:
             if args[1].const:
                 pattern = like_regex(b(EMPTY_SCOPE, EMPTY_SCOPE))
                 return Typed(lambda r, s: pattern.fullmatch(a(r, s).rstrip()) is not None, "B")
-            return Typed(lambda r, s: like_regex(b(r, s)).fullmatch(a(r, s).rstrip()) is not None,
-                         "B")
+            return Typed(
+                lambda r, s: like_regex(b(r, s)).fullmatch(a(r, s).rstrip()) is not None, "B"
+            )
         test: Callable[[str, str], bool] = {
             "substringof": lambda x, y: x in y,
             "startswith": lambda x, y: y.startswith(x),
@@ -433,12 +478,14 @@ class Compiler:
 
     def _entity_type(self, type_name: str) -> EntitySetDef | None:
         if type_name.startswith("StandardODATA."):
-            type_name = type_name[len("StandardODATA."):]
+            type_name = type_name[len("StandardODATA.") :]
         definition = self.schema.get(type_name)
-        if definition is None and not re.match(r"^(Catalog|Document|ChartOf\w+|ExchangePlan|"
-                                               r"BusinessProcess|Task)_\w+$", type_name):
-            raise ODataError(400, CODE_ENTITY_TYPE_NOT_FOUND,
-                             f"Тип сущности {type_name} не найден")
+        if definition is None and not re.match(
+            r"^(Catalog|Document|ChartOf\w+|ExchangePlan|"
+            r"BusinessProcess|Task)_\w+$",
+            type_name,
+        ):
+            raise ODataError(400, CODE_ENTITY_TYPE_NOT_FOUND, f"Тип сущности {type_name} не найден")
         return definition
 
     def cast(self, arg: Typed, type_name: str) -> Typed:
@@ -461,11 +508,13 @@ class Compiler:
         full = f"StandardODATA.{type_name}"
         fn = arg.fn
         if arg.kind == "G":
-            return Typed(lambda r, s: (fn(r, s), full), "R", definition=definition,
-                         const=arg.const)
+            return Typed(lambda r, s: (fn(r, s), full), "R", definition=definition, const=arg.const)
         if arg.kind == "C":
-            return Typed(lambda r, s: (v[0].lower(), v[1]) if (v := fn(r, s))[1] == full else None,
-                         "R", definition=definition)
+            return Typed(
+                lambda r, s: (v[0].lower(), v[1]) if (v := fn(r, s))[1] == full else None,
+                "R",
+                definition=definition,
+            )
         raise ODataError(400, CODE_UNIMPLEMENTED_FUNCTION, "Неверный тип аргумента cast")
 
     def isof(self, arg: Typed, type_name: str) -> Typed:

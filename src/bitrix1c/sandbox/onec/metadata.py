@@ -36,7 +36,7 @@ def _a(value: str) -> str:
 
 def _property(prop: Prop, key: set[str]) -> str:
     nullable = "false" if prop.name in key or prop.name == "RecordSet" else "true"
-    return f"        <Property Name={_a(prop.name)} Type={_a(prop.edm)} Nullable=\"{nullable}\"/>"
+    return f'        <Property Name={_a(prop.name)} Type={_a(prop.edm)} Nullable="{nullable}"/>'
 
 
 def _navigations(schema: Schema, props: list[Prop]) -> list[tuple[str, str]]:
@@ -60,14 +60,14 @@ def _entity_type(schema: Schema, definition: EntitySetDef, associations: list[st
             relation = f"{definition.name}_{nav}"
             lines.append(
                 f"        <NavigationProperty Name={_a(nav)} "
-                f"Relationship={_a(f'{NAMESPACE}.{relation}')} FromRole=\"Begin\" ToRole=\"End\"/>"
+                f'Relationship={_a(f"{NAMESPACE}.{relation}")} FromRole="Begin" ToRole="End"/>'
             )
             associations.append(
                 f"      <Association Name={_a(relation)}>\n"
-                f"        <End Role=\"Begin\" Type={_a(f'{NAMESPACE}.{definition.name}')} "
-                f"Multiplicity=\"*\"/>\n"
-                f"        <End Role=\"End\" Type={_a(f'{NAMESPACE}.{target}')} "
-                f"Multiplicity=\"0..1\"/>\n"
+                f'        <End Role="Begin" Type={_a(f"{NAMESPACE}.{definition.name}")} '
+                f'Multiplicity="*"/>\n'
+                f'        <End Role="End" Type={_a(f"{NAMESPACE}.{target}")} '
+                f'Multiplicity="0..1"/>\n'
                 f"      </Association>"
             )
     lines.append("      </EntityType>")
@@ -82,19 +82,26 @@ def _complex_type(name: str, props: list[Prop], key: set[str]) -> str:
 
 
 def _enum_type(name: str, enum: dict[str, Any]) -> str:
-    lines = [f"      <EnumType Name={_a(name)} UnderlyingType=\"Edm.Int32\">"]
+    lines = [f'      <EnumType Name={_a(name)} UnderlyingType="Edm.Int32">']
     lines += [f"        <Member Name={_a(v)}/>" for v in enum.get("values", [])]
     lines.append("      </EnumType>")
     return "\n".join(lines)
 
 
-def _function(name: str, binding: str, params: list[tuple[str, str]], *, side_effects: bool,
-              returns: str | None = None) -> str:
+def _function(
+    name: str,
+    binding: str,
+    params: list[tuple[str, str]],
+    *,
+    side_effects: bool,
+    returns: str | None = None,
+) -> str:
     ret = f" ReturnType={_a(returns)}" if returns else ""
-    lines = [f"        <FunctionImport Name={_a(name)} IsBindable=\"true\" "
-             f"IsSideEffecting=\"{'true' if side_effects else 'false'}\"{ret}>",
-             f"          <Parameter Name=\"bindingParameter\" "
-             f"Type={_a(f'{NAMESPACE}.{binding}')}/>"]
+    lines = [
+        f'        <FunctionImport Name={_a(name)} IsBindable="true" '
+        f'IsSideEffecting="{"true" if side_effects else "false"}"{ret}>',
+        f'          <Parameter Name="bindingParameter" Type={_a(f"{NAMESPACE}.{binding}")}/>',
+    ]
     lines += [f"          <Parameter Name={_a(p)} Type={_a(t)}/>" for p, t in params]
     lines.append("        </FunctionImport>")
     return "\n".join(lines)
@@ -109,8 +116,10 @@ def build_edmx(schema: Schema) -> str:
     functions: list[str] = []
     for definition in schema.sets.values():
         entity_types.append(_entity_type(schema, definition, associations))
-        entity_sets.append(f"        <EntitySet Name={_a(definition.name)} "
-                           f"EntityType={_a(f'{NAMESPACE}.{definition.name}')}/>")
+        entity_sets.append(
+            f"        <EntitySet Name={_a(definition.name)} "
+            f"EntityType={_a(f'{NAMESPACE}.{definition.name}')}/>"
+        )
         if definition.is_tabular:
             continue
         for section in definition.tabular_sections.values():
@@ -120,37 +129,51 @@ def build_edmx(schema: Schema) -> str:
             complex_types.append(_complex_type(section.row_type, section.row_props, row_key))
         if definition.kind == "Document" and definition.posting:
             for action in ("Post", "Unpost"):
-                functions.append(_function(action, definition.name,
-                                           [("PostingModeOperational", "Edm.Boolean")],
-                                           side_effects=True))
-        if (definition.kind == "InformationRegister" and definition.is_register_records
-                and definition.periodic):
+                functions.append(
+                    _function(
+                        action,
+                        definition.name,
+                        [("PostingModeOperational", "Edm.Boolean")],
+                        side_effects=True,
+                    )
+                )
+        if (
+            definition.kind == "InformationRegister"
+            and definition.is_register_records
+            and definition.periodic
+        ):
             for fn in ("SliceLast", "SliceFirst"):
                 if fn in definition.virtual_tables or not definition.virtual_tables:
-                    functions.append(_function(
-                        fn, definition.name, [("Condition", "Edm.String"),
-                                              ("Period", "Edm.DateTime")],
-                        side_effects=False,
-                        returns=f"Collection({NAMESPACE}.{definition.name})"))
+                    functions.append(
+                        _function(
+                            fn,
+                            definition.name,
+                            [("Condition", "Edm.String"), ("Period", "Edm.DateTime")],
+                            side_effects=False,
+                            returns=f"Collection({NAMESPACE}.{definition.name})",
+                        )
+                    )
     enum_types = [_enum_type(name, enum) for name, enum in schema.enums.items()]
-    body = "\n".join([
-        "<?xml version='1.0' encoding='UTF-8'?>",
-        f'<edmx:Edmx xmlns:edmx="{_EDMX_NS}" Version="1.0">',
-        f'  <edmx:DataServices xmlns:m="{_META_NS}" m:DataServiceVersion="3.0" '
-        'm:MaxDataServiceVersion="3.0">',
-        f'    <Schema xmlns="{_EDM_NS}" Namespace="{NAMESPACE}">',
-        *entity_types,
-        *complex_types,
-        *enum_types,
-        *associations,
-        '      <EntityContainer Name="EnterpriseV8" m:IsDefaultEntityContainer="true">',
-        *entity_sets,
-        *functions,
-        "      </EntityContainer>",
-        "    </Schema>",
-        "  </edmx:DataServices>",
-        "</edmx:Edmx>",
-    ])
+    body = "\n".join(
+        [
+            "<?xml version='1.0' encoding='UTF-8'?>",
+            f'<edmx:Edmx xmlns:edmx="{_EDMX_NS}" Version="1.0">',
+            f'  <edmx:DataServices xmlns:m="{_META_NS}" m:DataServiceVersion="3.0" '
+            'm:MaxDataServiceVersion="3.0">',
+            f'    <Schema xmlns="{_EDM_NS}" Namespace="{NAMESPACE}">',
+            *entity_types,
+            *complex_types,
+            *enum_types,
+            *associations,
+            '      <EntityContainer Name="EnterpriseV8" m:IsDefaultEntityContainer="true">',
+            *entity_sets,
+            *functions,
+            "      </EntityContainer>",
+            "    </Schema>",
+            "  </edmx:DataServices>",
+            "</edmx:Edmx>",
+        ]
+    )
     return body + "\n"
 
 
@@ -162,8 +185,7 @@ def edmx_for(profile: str) -> bytes:
 
 def service_document_json(schema: Schema, root: str) -> dict[str, Any]:
     """The JSON service document: ``{"odata.metadata": root, "value": [{name, url}]}``."""
-    return {"odata.metadata": root,
-            "value": [{"name": n, "url": n} for n in schema.sets]}
+    return {"odata.metadata": root, "value": [{"name": n, "url": n} for n in schema.sets]}
 
 
 def service_document_atom(schema: Schema, root: str) -> str:
@@ -176,7 +198,8 @@ def service_document_atom(schema: Schema, root: str) -> str:
         "    <atom:title>Default</atom:title>",
     ]
     for name in schema.sets:
-        lines.append(f"    <collection href={_a(name)}><atom:title>{escape(name)}</atom:title>"
-                     "</collection>")
+        lines.append(
+            f"    <collection href={_a(name)}><atom:title>{escape(name)}</atom:title></collection>"
+        )
     lines += ["  </workspace>", "</service>"]
     return "\n".join(lines) + "\n"

@@ -20,8 +20,21 @@ from .schema import EMPTY_REF, EntitySetDef, Schema
 
 __all__ = ["Projection", "QueryOptions", "execute", "parse_query_string", "presentation"]
 
-_KNOWN = frozenset({"$filter", "$select", "$orderby", "$top", "$skip", "$inlinecount", "$expand",
-                    "$format", "$count", "$allowedOnly", "$skiptoken"})
+_KNOWN = frozenset(
+    {
+        "$filter",
+        "$select",
+        "$orderby",
+        "$top",
+        "$skip",
+        "$inlinecount",
+        "$expand",
+        "$format",
+        "$count",
+        "$allowedOnly",
+        "$skiptoken",
+    }
+)
 
 
 def parse_query_string(raw: bytes | str) -> dict[str, str]:
@@ -56,8 +69,7 @@ class QueryOptions:
         """Validate ``params``; ``accept`` is the request's ``Accept`` header."""
         for name in params:
             if name.startswith("$") and name not in _KNOWN:
-                raise ODataError(400, CODE_QUERY_OPTION,
-                                 f"Ошибка при разборе опции запроса {name}")
+                raise ODataError(400, CODE_QUERY_OPTION, f"Ошибка при разборе опции запроса {name}")
         opts = cls(params=params)
         fmt = params.get("$format")
         if fmt is None:
@@ -72,8 +84,9 @@ class QueryOptions:
                 elif "fullmetadata" in rest:
                     opts.metadata = "full"
             elif kind not in ("atom", "application/atom+xml", "xml", "application/xml"):
-                raise ODataError(406, CODE_REPRESENTATION,
-                                 "Запрошенный тип представления не поддерживается")
+                raise ODataError(
+                    406, CODE_REPRESENTATION, "Запрошенный тип представления не поддерживается"
+                )
         opts.filter = params.get("$filter")
         opts.select = params.get("$select")
         opts.orderby = params.get("$orderby")
@@ -82,13 +95,15 @@ class QueryOptions:
             if name in params:
                 value = params[name].strip()
                 if not value.isdigit():
-                    raise ODataError(400, CODE_QUERY_OPTION,
-                                     f"Ошибка при разборе опции запроса {name}")
+                    raise ODataError(
+                        400, CODE_QUERY_OPTION, f"Ошибка при разборе опции запроса {name}"
+                    )
                 setattr(opts, name[1:], int(value))
         inline = params.get("$inlinecount")
         if inline not in (None, "allpages", "none"):
-            raise ODataError(400, CODE_QUERY_OPTION,
-                             "Ошибка при разборе опции запроса $inlinecount")
+            raise ODataError(
+                400, CODE_QUERY_OPTION, "Ошибка при разборе опции запроса $inlinecount"
+            )
         opts.inlinecount = inline == "allpages"
         allowed = params.get("allowedOnly", params.get("$allowedOnly"))
         if allowed is not None and allowed.lower() not in ("true", "false"):
@@ -104,8 +119,9 @@ def _date_text(value: str) -> str:
     return f"{d[8:10]}.{d[5:7]}.{d[0:4]} {hour}:{t[3:5]}:{t[6:8]}"
 
 
-def presentation(schema: Schema, lookup: Lookup, definition: EntitySetDef,
-                 entity: dict[str, Any] | None) -> str:
+def presentation(
+    schema: Schema, lookup: Lookup, definition: EntitySetDef, entity: dict[str, Any] | None
+) -> str:
     """What 1C shows for a reference: Description, or "Synonym Number от date" for documents."""
     if entity is None:
         return ""
@@ -118,8 +134,14 @@ def presentation(schema: Schema, lookup: Lookup, definition: EntitySetDef,
 class Projection:
     """``$select`` (+ ``$expand``) applied to one entity; the identity when everything."""
 
-    def __init__(self, schema: Schema, lookup: Lookup, definition: EntitySetDef,
-                 select: str | None, expand: list[str]) -> None:
+    def __init__(
+        self,
+        schema: Schema,
+        lookup: Lookup,
+        definition: EntitySetDef,
+        select: str | None,
+        expand: list[str],
+    ) -> None:
         self.schema, self.lookup, self.definition = schema, lookup, definition
         self.everything = True
         self.names: list[str] = []
@@ -140,23 +162,38 @@ class Projection:
                 continue
             self._add(item, chosen, expand)
         self.names = [p.name for p in definition.props if p.name in chosen]
-        self.everything = (set(self.names) == set(definition.by_name)
-                           and not self.extras and not self.navs
-                           and all(v is None for v in self.sections.values()))
+        self.everything = (
+            set(self.names) == set(definition.by_name)
+            and not self.extras
+            and not self.navs
+            and all(v is None for v in self.sections.values())
+        )
 
     def _add(self, item: str, chosen: set[str], expand: list[str]) -> None:
         definition = self.definition
         if item.endswith("____Presentation"):
             base = item[: -len("____Presentation")]
-            names = ([p.name for p in definition.props if not p.is_collection and
-                      not p.name.endswith("_Type")] if base == "*" else [base])
+            names = (
+                [
+                    p.name
+                    for p in definition.props
+                    if not p.is_collection and not p.name.endswith("_Type")
+                ]
+                if base == "*"
+                else [base]
+            )
             for name in names:
-                self.extras.append((f"{_field_name(name)}____Presentation",
-                                    self._presenter(_field_name(name), item)))
+                self.extras.append(
+                    (
+                        f"{_field_name(name)}____Presentation",
+                        self._presenter(_field_name(name), item),
+                    )
+                )
             return
         if item == "Presentation":
-            self.extras.append(("Presentation", lambda e: presentation(
-                self.schema, self.lookup, definition, e)))
+            self.extras.append(
+                ("Presentation", lambda e: presentation(self.schema, self.lookup, definition, e))
+            )
             return
         head, _, rest = item.partition("/")
         prop = definition.by_name.get(head)
@@ -205,12 +242,14 @@ class Projection:
         if prop is None or prop.is_collection:
             raise ODataError.segment_not_found(item)
         if prop.kind == "composite":
+
             def composite(e: dict[str, Any]) -> str:
                 value, vtype = e.get(name, ""), e.get(f"{name}_Type", "")
                 target = schema.get(vtype.removeprefix("StandardODATA."))
                 if target is not None:
                     return presentation(schema, lookup, target, lookup(target.name, value))
                 return str(value)
+
             return composite
         synonyms = (schema.enums.get(prop.enum or "", {}) or {}).get("synonyms", {})
         if prop.edm == "Edm.Boolean":
@@ -228,8 +267,10 @@ class Projection:
             value = entity.get(name)
             fields = self.sections.get(name)
             if fields is not None and isinstance(value, list):
-                value = [{k: v for k, v in row.items() if k in fields or k == "LineNumber"}
-                         for row in value]
+                value = [
+                    {k: v for k, v in row.items() if k in fields or k == "LineNumber"}
+                    for row in value
+                ]
             out[name] = value
         for head, nav_fields in self.navs.items():
             key = self.definition.by_name[f"{head}_Key"]
@@ -288,8 +329,14 @@ def _index(name: str, kind: str) -> Callable[[Rows], dict[Any, Rows]]:
     return build
 
 
-def execute(schema: Schema, lookup: Lookup, definition: EntitySetDef, opts: QueryOptions,
-            rows: Callable[[], Rows], derived: Derived) -> tuple[Rows, int]:
+def execute(
+    schema: Schema,
+    lookup: Lookup,
+    definition: EntitySetDef,
+    opts: QueryOptions,
+    rows: Callable[[], Rows],
+    derived: Derived,
+) -> tuple[Rows, int]:
     """Filter, order and page rows; returns ``(page, total matching before paging)``.
 
     An equality on a string/GUID property narrows the scan through a cached index, so a
@@ -311,8 +358,11 @@ def execute(schema: Schema, lookup: Lookup, definition: EntitySetDef, opts: Quer
         compiler = Compiler(schema, lookup, "$orderby")
         keys: list[tuple[Callable[[dict[str, Any]], Any], bool]] = []
         for node, desc in items:
-            if node[0] == "path" and node[1][0] not in definition.by_name and not any(
-                    p.name == f"{node[1][0]}_Key" for p in definition.props):
+            if (
+                node[0] == "path"
+                and node[1][0] not in definition.by_name
+                and not any(p.name == f"{node[1][0]}_Key" for p in definition.props)
+            ):
                 raise ODataError.segment_not_found(node[1][0])
             keys.append((compiler.sort_key(node, definition), desc))
 

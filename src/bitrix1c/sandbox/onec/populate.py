@@ -41,8 +41,11 @@ def _kind_key(name: str) -> str:
 CONTACT_KIND_KEYS: dict[str, str] = {
     name: _kind_key(name)
     for name in (
-        "ТелефонКонтрагента", "EmailКонтрагента", "ЮрАдресКонтрагента",
-        "ТелефонКонтактногоЛица", "EmailКонтактногоЛица",
+        "ТелефонКонтрагента",
+        "EmailКонтрагента",
+        "ЮрАдресКонтрагента",
+        "ТелефонКонтактногоЛица",
+        "EmailКонтактногоЛица",
     )
 }
 
@@ -52,8 +55,7 @@ _LEGAL_KIND = {"legal": "ЮридическоеЛицо", "ip": "Физичес�
 _PARTNER_KIND = {"legal": "Компания", "ip": "Компания", "individual": "ЧастноеЛицо"}
 
 
-_EXTENSION = re.compile(r"\s*[,;(]?\s*(?:доб\.?|ext\.?|вн\.?|#)\s*(\d+)\s*\)?\s*$",
-                        re.IGNORECASE)
+_EXTENSION = re.compile(r"\s*[,;(]?\s*(?:доб\.?|ext\.?|вн\.?|#)\s*(\d+)\s*\)?\s*$", re.IGNORECASE)
 
 
 def _phone_row(phone: str, kind: str) -> dict[str, Any]:
@@ -65,8 +67,15 @@ def _phone_row(phone: str, kind: str) -> dict[str, Any]:
         country, area, local = "7", digits[:3], digits[3:]
     else:
         country, area, local = "", "", digits
-    value = {"value": phone, "comment": "", "type": "Телефон", "countryCode": country,
-             "areaCode": area, "number": local, "extNumber": ext.group(1) if ext else ""}
+    value = {
+        "value": phone,
+        "comment": "",
+        "type": "Телефон",
+        "countryCode": country,
+        "areaCode": area,
+        "number": local,
+        "extNumber": ext.group(1) if ext else "",
+    }
     return {
         "Тип": "Телефон",
         "Вид_Key": CONTACT_KIND_KEYS[kind],
@@ -93,10 +102,16 @@ def _email_row(email: str, kind: str) -> dict[str, Any]:
 
 def _address_row(address: str) -> dict[str, Any]:
     city = re.search(r"(?:^|,\s*)г\.?\s*([^,]+)", address)
-    region = re.search(r"(?:^|,\s*)([^,]*(?:обл\.?|область|край|Респ\.?|Республика|АО)[^,]*)",
-                       address)
-    value = {"value": address, "comment": "", "type": "Адрес", "country": "РОССИЯ",
-             "addressType": "ВСвободнойФорме"}
+    region = re.search(
+        r"(?:^|,\s*)([^,]*(?:обл\.?|область|край|Респ\.?|Республика|АО)[^,]*)", address
+    )
+    value = {
+        "value": address,
+        "comment": "",
+        "type": "Адрес",
+        "country": "РОССИЯ",
+        "addressType": "ВСвободнойФорме",
+    }
     return {
         "Тип": "Адрес",
         "Вид_Key": CONTACT_KIND_KEYS["ЮрАдресКонтрагента"],
@@ -173,5 +188,6 @@ def populate_ut11(base: OneCBase, counterparties: Iterable[SeedCounterparty]) ->
                 base._create("Catalog_Партнеры", partner_fields(item))
             base._create("Catalog_Контрагенты", counterparty_fields(item))
             for person in item.contacts:
-                base._create("Catalog_КонтактныеЛицаПартнеров",
-                            _person_fields(person, item.partner_ref_key))
+                base._create(
+                    "Catalog_КонтактныеЛицаПартнеров", _person_fields(person, item.partner_ref_key)
+                )

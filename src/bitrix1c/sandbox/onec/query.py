@@ -26,10 +26,27 @@ __all__ = ["UNSUPPORTED_FUNCTIONS", "Node", "parse_expression", "parse_orderby",
 
 Node = tuple[Any, ...]
 
-UNSUPPORTED_FUNCTIONS = frozenset({
-    "length", "lenght", "indexof", "replace", "tolower", "toupper", "trim", "years", "days",
-    "hours", "minutes", "seconds", "floor", "ceiling", "contains", "now", "tostring",
-})
+UNSUPPORTED_FUNCTIONS = frozenset(
+    {
+        "length",
+        "lenght",
+        "indexof",
+        "replace",
+        "tolower",
+        "toupper",
+        "trim",
+        "years",
+        "days",
+        "hours",
+        "minutes",
+        "seconds",
+        "floor",
+        "ceiling",
+        "contains",
+        "now",
+        "tostring",
+    }
+)
 
 _TOKEN_RE = re.compile(
     r"""
@@ -78,13 +95,16 @@ def _literal(tok: _Tok, option: str) -> Node:
         return ("lit", "S", text[1:-1].replace("''", "'"), text)
     if tok.kind == "number":
         body = text.rstrip("LlMmDdFf")
-        suffix = text[len(body):]
+        suffix = text[len(body) :]
         if "." in body or "e" in body.lower() or suffix in ("M", "m", "D", "d", "F", "f"):
             return ("lit", "N", float(body), text)
         value = int(body)
         if not suffix and value > _INT32_MAX:
-            raise ODataError(400, CODE_CANNOT_PARSE,
-                             f"Не удалось разобрать строку '{text}' как значение типа Edm.Int32!")
+            raise ODataError(
+                400,
+                CODE_CANNOT_PARSE,
+                f"Не удалось разобрать строку '{text}' как значение типа Edm.Int32!",
+            )
         return ("lit", "N", value, text)
     prefix, _, rest = text.partition("'")
     raw = rest[:-1].replace("''", "'")
@@ -212,9 +232,11 @@ class _Parser:
 
     def call(self, name: str) -> Node:
         if name in UNSUPPORTED_FUNCTIONS:
-            raise ODataError(400, CODE_QUERY_OPTION,
-                             f"Ошибка при разборе опции запроса {self.option}: "
-                             f"функция {name} не поддерживается")
+            raise ODataError(
+                400,
+                CODE_QUERY_OPTION,
+                f"Ошибка при разборе опции запроса {self.option}: функция {name} не поддерживается",
+            )
         self.expect("(")
         args: list[Node] = []
         if self.peek() is not None and self.peek().text != ")":  # type: ignore[union-attr]

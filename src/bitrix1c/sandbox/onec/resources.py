@@ -60,7 +60,7 @@ def parse_resource(raw_path: bytes | str) -> Resource:
     """Parse the part of a request path after ``/odata/standard.odata``."""
     text = unquote_to_bytes(raw_path).decode("utf-8", errors="replace")
     index = text.find(_MARK)
-    tail = text[index + len(_MARK):] if index >= 0 else text
+    tail = text[index + len(_MARK) :] if index >= 0 else text
     segments = split_segments(tail)
     if not segments:
         return Resource(service=True)
@@ -124,27 +124,33 @@ def _function_params(text: str) -> dict[str, str]:
         if m is None:
             raise ODataError(400, CODE_BAD_URL, f"Неверный URL: {text}")
         name = m.group(1)
-        rest = rest[m.end():]
+        rest = rest[m.end() :]
         nxt = re.search(rf",\s*(?={names}\s*=)", rest)
         if nxt is None:
             value, rest = rest, ""
         else:
-            value, rest = rest[: nxt.start()], rest[nxt.end():]
+            value, rest = rest[: nxt.start()], rest[nxt.end() :]
         params[name] = value.strip()
     return params
 
 
-def slice_table(definition: EntitySetDef, segment: str, query: dict[str, str],
-                rows: list[dict[str, Any]],
-                predicate: Callable[[str], Callable[[dict[str, Any]], bool]]
-                ) -> list[dict[str, Any]]:
+def slice_table(
+    definition: EntitySetDef,
+    segment: str,
+    query: dict[str, str],
+    rows: list[dict[str, Any]],
+    predicate: Callable[[str], Callable[[dict[str, Any]], bool]],
+) -> list[dict[str, Any]]:
     """``SliceLast`` / ``SliceFirst`` of a periodic information register (``_RecordType``)."""
     m = _SEGMENT_RE.match(segment)
     if m is None:
         raise ODataError(400, CODE_BAD_URL, f"Неверный URL: {segment}")
     name = m.group(1)
-    if name not in ("SliceLast", "SliceFirst") or not definition.periodic or (
-            definition.kind != "InformationRegister"):
+    if (
+        name not in ("SliceLast", "SliceFirst")
+        or not definition.periodic
+        or (definition.kind != "InformationRegister")
+    ):
         raise ODataError(400, CODE_BAD_URL, "Метод не найден")
     params = _function_params(m.group(2) or "")
     for key in ("Period", "Condition"):

@@ -272,11 +272,16 @@ def _object_sets(obj: dict[str, Any], synonym: str) -> list[EntitySetDef]:
             by_name[p.name] = p
     sections: dict[str, TabularSection] = {}
     for ts in obj.get("tabular_sections", []):
-        section = TabularSection(ts["odata_collection"], ts["odata_entity_set"],
-                                 ts["odata_row_type"], _row_props(ts))
+        section = TabularSection(
+            ts["odata_collection"], ts["odata_entity_set"], ts["odata_row_type"], _row_props(ts)
+        )
         sections[section.name] = section
-        by_name[section.name] = Prop(section.name, f"Collection({NAMESPACE}.{section.row_type})",
-                                     "tabular", tabular=section.name)
+        by_name[section.name] = Prop(
+            section.name,
+            f"Collection({NAMESPACE}.{section.row_type})",
+            "tabular",
+            tabular=section.name,
+        )
     for name in obj["odata_properties"]:
         if name not in by_name and name.endswith("_Type"):
             by_name[name] = Prop(name, "Edm.String", "type", field=name[: -len("_Type")])
@@ -344,8 +349,9 @@ def _register_sets(obj: dict[str, Any]) -> list[EntitySetDef]:
         row_type = f"{recordset}_RowType"
         key = list(obj["odata_recordset_key"])
         props = [_standard_prop(n, obj) for n in key if not n.endswith("_Type")]
-        props.append(Prop("RecordSet", f"Collection({NAMESPACE}.{row_type})", "tabular",
-                          tabular="RecordSet"))
+        props.append(
+            Prop("RecordSet", f"Collection({NAMESPACE}.{row_type})", "tabular", tabular="RecordSet")
+        )
         props += [_standard_prop(n, obj) for n in key if n.endswith("_Type")]
         section = TabularSection("RecordSet", records_name, row_type, list(records.props))
         out.insert(
@@ -359,7 +365,7 @@ def _register_sets(obj: dict[str, Any]) -> list[EntitySetDef]:
                 props=props,
                 tabular_sections={"RecordSet": section},
                 records_of=records_name,
-            )
+            ),
         )
     return out
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -160,7 +160,9 @@ class CounterpartySync:
         valid: list[Counterparty] = []
         for row in rows:
             cp = self.fields.to_domain(self.base, row)
-            if cp.deletion_mark:
+            if cp.deletion_mark or cp.predefined:
+                # Deletion-marked and predefined items (УТ's "Розничный покупатель") are
+                # not clients to put into the CRM.
                 ctx.count("skipped")
                 continue
             problem = self._invalid_keys(cp)
@@ -188,7 +190,9 @@ class CounterpartySync:
         ready: list[Planned] = []
         for item in todo:
             if item.match.kind == "ambiguous":
-                await ctx.fail_record(item.cp.record_key, self._ambiguous(item), payload=item.requisite)
+                await ctx.fail_record(
+                    item.cp.record_key, self._ambiguous(item), payload=item.requisite
+                )
                 continue
             key = self._identity(item.cp)
             earlier = self._keys_this_run.get(key) if key else None
@@ -224,7 +228,9 @@ class CounterpartySync:
                 if cp.kind == "legal" and len(cp.inn) != 10:
                     raise InvalidKey("inn", cp.inn, "a legal entity's INN has 10 digits")
                 if cp.kind != "legal" and len(cp.inn) != 12:
-                    raise InvalidKey("inn", cp.inn, "a sole proprietor's or person's INN has 12 digits")
+                    raise InvalidKey(
+                        "inn", cp.inn, "a sole proprietor's or person's INN has 12 digits"
+                    )
             elif cp.kind != "individual":
                 raise InvalidKey("inn", cp.inn, "INN is empty")
             if cp.kind == "legal" and cp.kpp:
@@ -292,7 +298,9 @@ class CounterpartySync:
                 else:
                     requisites.extend(RequisiteRow.from_api(r) for r in result or [])
                     if key in reply.nexts:  # more than one page for these INNs
-                        requisites.extend(await self._more_requisites(batch[key][1], reply.nexts[key]))
+                        requisites.extend(
+                            await self._more_requisites(batch[key][1], reply.nexts[key])
+                        )
         taken_ids = {r.company_id for r in requisites}
         taken = {
             company_id: link.onec_ref
@@ -305,7 +313,9 @@ class CounterpartySync:
                 others = {cid: ref for cid, ref in taken.items() if ref != item.cp.ref_key}
                 item.match = match_by_inn(item.cp, requisites, others)
 
-    async def _more_requisites(self, params: Mapping[str, Any] | None, start: int) -> list[RequisiteRow]:
+    async def _more_requisites(
+        self, params: Mapping[str, Any] | None, start: int
+    ) -> list[RequisiteRow]:
         rows = await self.b24.list_all("crm.requisite.list", {**(params or {}), "start": start})
         return [RequisiteRow.from_api(r) for r in rows]
 
@@ -341,21 +351,24 @@ class CounterpartySync:
                     for req in rows:
                         requisites.setdefault(req.company_id, []).append(req)
         for item in updates:
-            assert item.match.company_id is not None
-            current = companies.get(item.match.company_id)
+            company_id = item.match.company_id
+            assert company_id is not None
+            current = companies.get(company_id)
             if current is None:
                 # The linked company was deleted in Bitrix24: create it again.
                 item.match = Match("none")
                 continue
             item.extra_company = self._multifield_additions(item.cp, current)
-            own = requisites.get(item.match.company_id, [])
+            own = requisites.get(company_id, [])
             item.requisite_id = _pick_requisite(item.cp, own)
 
     @staticmethod
     def _multifield_additions(cp: Counterparty, current: Mapping[str, Any]) -> dict[str, Any]:
         extra: dict[str, Any] = {}
         phones = new_multifields(cp.phones, current.get("PHONE") or [], lambda v: to_e164(v) or v)
-        emails = new_multifields(cp.emails, current.get("EMAIL") or [], lambda v: normalize_email(v) or v)
+        emails = new_multifields(
+            cp.emails, current.get("EMAIL") or [], lambda v: normalize_email(v) or v
+        )
         if phones:
             extra["PHONE"] = phones
         if emails:
@@ -368,7 +381,11 @@ class CounterpartySync:
         commands: dict[str, tuple[str, Mapping[str, Any] | None]] = {}
         for n, item in enumerate(chunk):
             if item.creates:
-                fields = {**item.company, "COMPANY_TYPE": "CUSTOMER", "ORIGIN_VERSION": item.cp.version}
+                fields = {
+                    **item.company,
+                    "COMPANY_TYPE": "CUSTOMER",
+                    "ORIGIN_VERSION": item.cp.version,
+                }
                 multi = {
                     "PHONE": [{"VALUE": p, "VALUE_TYPE": "WORK"} for p in item.cp.phones],
                     "EMAIL": [{"VALUE": e, "VALUE_TYPE": "WORK"} for e in item.cp.emails],
@@ -384,7 +401,11 @@ class CounterpartySync:
                     {"id": item.match.company_id, "fields": fields},
                 )
                 if item.requisite_id is None:
-                    req = {**item.requisite, "ENTITY_TYPE_ID": 4, "ENTITY_ID": item.match.company_id}
+                    req = {
+                        **item.requisite,
+                        "ENTITY_TYPE_ID": 4,
+                        "ENTITY_ID": item.match.company_id,
+                    }
                     commands[f"r{n}"] = ("crm.requisite.add", {"fields": req})
                 else:
                     commands[f"r{n}"] = (
@@ -404,9 +425,7 @@ class CounterpartySync:
                     payload=commands[company_key][1],
                 )
                 continue
-            company_id = (
-                int(reply.results[company_key]) if item.creates else item.match.company_id
-            )
+            company_id = int(reply.results[company_key]) if item.creates else item.match.company_id
             assert company_id is not None
             requisite_id = item.requisite_id
             requisite_ok = requisite_key not in reply.errors
@@ -450,11 +469,12 @@ class CounterpartySync:
 
 def _pick_requisite(cp: Counterparty, own: list[RequisiteRow]) -> int | None:
     """The requisite of the company that represents this counterparty, if any."""
-    for rule in (
+    rules: list[Callable[[RequisiteRow], bool]] = [
         lambda r: r.xml_id == cp.ref_key,
         lambda r: r.inn == cp.inn and r.kpp == cp.kpp,
         lambda r: r.inn == cp.inn and not r.kpp,
-    ):
+    ]
+    for rule in rules:
         found = [r.id for r in own if rule(r)]
         if found:
             return found[0]

@@ -1,0 +1,177 @@
+"""1C counterparties → Bitrix24 companies, end to end over HTTP against both sandboxes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bitrix1c.demo import demo_settings
+from bitrix1c.sandbox.server import Endpoints, SandboxThread
+from bitrix1c.service import Service
+
+SCALE = 120
+READ = SCALE + 1  # and the predefined "Розничный покупатель", which is skipped
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Endpoints]:
+    with SandboxThread(tmp_path / "sandbox", scale=SCALE, seed=7) as endpoints:
+        yield endpoints
+
+
+def b24(endpoints: Endpoints, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    response = httpx.post(endpoints.bitrix24_webhook_url + method, json=params, timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def all_companies(endpoints: Endpoints) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    start = 0
+    while True:
+        page = b24(
+            endpoints,
+            "crm.company.list",
+            {
+                "order": {"ID": "ASC"},
+                "select": ["ID", "TITLE", "ORIGINATOR_ID", "ORIGIN_ID", "PHONE", "EMAIL"],
+                "start": start,
+            },
+        )
+        rows += page["result"]
+        if "next" not in page:
+            return rows
+        start = page["next"]
+
+
+def all_requisites(endpoints: Endpoints) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    start = 0
+    while True:
+        page = b24(endpoints, "crm.requisite.list", {"order": {"ID": "ASC"}, "start": start})
+        rows += page["result"]
+        if "next" not in page:
+            return rows
+        start = page["next"]
+
+
+def onec(endpoints: Endpoints) -> httpx.Client:
+    return httpx.Client(
+        base_url=endpoints.onec_odata_url,
+        auth=(endpoints.onec_username, endpoints.onec_password),
+        params={"$format": "json"},
+        timeout=30,
+    )
+
+
+def counterparties(endpoints: Endpoints) -> list[dict[str, Any]]:
+    with onec(endpoints) as client:
+        rows = client.get(
+            "Catalog_Контрагенты", params={"$orderby": "Ref_Key", "$top": "10000"}
+        ).json()["value"]
+    return [row for row in rows if not row["Predefined"]]
+
+
+async def run_once(endpoints: Endpoints, tmp_path: Path) -> tuple[dict[str, int], int]:
+    settings = demo_settings(endpoints, tmp_path, port=0)
+    service = await Service.open(settings)
+    try:
+        summary = await service.run("counterparties", trigger="test")
+        return summary.as_dict(), service.bitrix24.stats.requests
+    finally:
+        await service.close()
+
+
+async def test_first_run_creates_or_links_every_counterparty(
+    sandbox: Endpoints, tmp_path: Path
+) -> None:
+    before = all_companies(sandbox)
+    assert before, "the sandbox portal starts with companies managers entered by hand"
+    summary, _ = await run_once(sandbox, tmp_path)
+    assert summary["read"] == READ
+    assert summary["failed"] == 0
+    assert summary["skipped"] == 1
+    assert summary["created"] + summary["updated"] == SCALE
+    assert summary["updated"] == len(before)  # each hand-made duplicate was matched by INN
+
+    companies = all_companies(sandbox)
+    assert len(companies) == SCALE  # nothing created twice
+    by_ref = {c["ORIGIN_ID"]: c for c in companies}
+    requisites = all_requisites(sandbox)
+    keys = [(r["RQ_INN"], r["RQ_KPP"] or "") for r in requisites if r["RQ_INN"]]
+    assert len(keys) == len(set(keys)), "no INN+KPP is carried by two requisites"
+    assert len(requisites) == SCALE
+    req_by_company = {int(r["ENTITY_ID"]): r for r in requisites}
+    for row in counterparties(sandbox):
+        company = by_ref[row["Ref_Key"]]
+        assert company["ORIGINATOR_ID"] == "trade"
+        assert company["TITLE"] == row["Description"]
+        requisite = req_by_company[int(company["ID"])]
+        assert requisite["RQ_INN"] == row["ИНН"]
+        assert (requisite["RQ_KPP"] or "") == row["КПП"]
+        phones = [line for line in row["КонтактнаяИнформация"] if line["Тип"] == "Телефон"]
+        if phones:
+            assert company.get("PHONE"), f"{row['Description']} has phones in 1C"
+            assert all(p["VALUE"].startswith("+7") for p in company["PHONE"])
+
+
+async def test_second_run_writes_nothing_and_a_change_updates_the_company(
+    sandbox: Endpoints, tmp_path: Path
+) -> None:
+    await run_once(sandbox, tmp_path)
+    summary, requests = await run_once(sandbox, tmp_path)
+    assert summary == {"read": READ, "created": 0, "updated": 0, "skipped": READ, "failed": 0}
+    assert requests == 0, "an unchanged base costs no Bitrix24 request"
+
+    target = next(r for r in counterparties(sandbox) if r["ЮрФизЛицо"] == "ЮрЛицо")
+    contact_info = target["КонтактнаяИнформация"] + [
+        {
+            "LineNumber": str(len(target["КонтактнаяИнформация"]) + 1),
+            "Тип": "Телефон",
+            "Представление": "+7 (495) 700-00-01",
+            "НомерТелефона": "+7 (495) 700-00-01",
+        }
+    ]
+    with onec(sandbox) as client:
+        response = client.patch(
+            f"Catalog_Контрагенты(guid'{target['Ref_Key']}')",
+            json={
+                "Description": target["Description"] + " (изм.)",
+                "КонтактнаяИнформация": contact_info,
+            },
+        )
+        assert response.status_code == 200, response.text
+    summary, _ = await run_once(sandbox, tmp_path)
+    assert (summary["updated"], summary["created"], summary["skipped"]) == (1, 0, READ - 1)
+    company = next(c for c in all_companies(sandbox) if c["ORIGIN_ID"] == target["Ref_Key"])
+    assert company["TITLE"] == target["Description"] + " (изм.)"
+    assert "+74957000001" in [p["VALUE"] for p in company["PHONE"]]
+
+
+async def test_invalid_inn_is_reported_and_not_written(sandbox: Endpoints, tmp_path: Path) -> None:
+    target = next(r for r in counterparties(sandbox) if r["ЮрФизЛицо"] == "ЮрЛицо")
+    bad_inn = target["ИНН"][:-1] + str((int(target["ИНН"][-1]) + 1) % 10)
+    with onec(sandbox) as client:
+        assert (
+            client.patch(
+                f"Catalog_Контрагенты(guid'{target['Ref_Key']}')", json={"ИНН": bad_inn}
+            ).status_code
+            == 200
+        )
+    settings = demo_settings(sandbox, tmp_path, port=0)
+    service = await Service.open(settings)
+    try:
+        summary = await service.run("counterparties", trigger="test")
+        errors = await service.store.errors()
+    finally:
+        await service.close()
+    assert summary.failed == 1
+    (error,) = errors
+    assert error.record_key == f"trade:{target['Ref_Key']}"
+    assert bad_inn in error.message and "INN" in error.message
+    assert "1C" in error.hint
+    assert target["Ref_Key"] not in {c["ORIGIN_ID"] for c in all_companies(sandbox)}
