@@ -177,6 +177,7 @@ def run(config: ConfigOption = Path("bitrix1c.yaml")) -> None:
                 host=settings.web.host,
                 port=settings.web.port,
                 log_level="warning",
+                lifespan="off",
             )
         )
         err.print(f"bitrix1c: web on http://{settings.web.host}:{settings.web.port}/healthz")

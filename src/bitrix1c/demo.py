@@ -127,6 +127,7 @@ async def run_demo(options: DemoOptions, out: Console, err: Console) -> int:
                 )
             else:
                 out.print(summary_table(summaries))
+                await _explain_matches(service, err)
             if options.once:
                 return 0
             await _serve(service, settings, err)
@@ -136,12 +137,36 @@ async def run_demo(options: DemoOptions, out: Console, err: Console) -> int:
             await sandbox.stop()
 
 
+MATCH_WORDS = {
+    "inn_kpp": "by INN+KPP",
+    "inn": "by INN",
+    "origin": "by the 1C id stored on the company",
+}
+
+
+async def _explain_matches(service: Service, err: Console) -> None:
+    counts = await service.store.links_by_match("counterparty")
+    found = {key: n for key, n in counts.items() if key in MATCH_WORDS}
+    if found:
+        parts = ", ".join(f"{n} {MATCH_WORDS[key]}" for key, n in found.items())
+        err.print(
+            f"Counterparties matched to companies that were already in Bitrix24: {parts} — "
+            "linked and updated, not created twice."
+        )
+
+
 async def _serve(service: Service, settings: Settings, err: Console) -> None:
     from bitrix1c.jobs.scheduler import run_periodically
 
     app = create_app(service.store, title="bitrix1c demo")
     server = _Server(
-        uvicorn.Config(app, host=settings.web.host, port=settings.web.port, log_level="warning")
+        uvicorn.Config(
+            app,
+            host=settings.web.host,
+            port=settings.web.port,
+            log_level="warning",
+            lifespan="off",
+        )
     )
     err.print(
         f"[bold green]Web UI:[/] http://{settings.web.host}:{settings.web.port}/ — the flows run "

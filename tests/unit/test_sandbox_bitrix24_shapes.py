@@ -1,15 +1,13 @@
 """Replies of the Bitrix24 emulator match the ``resultExample`` of each method spec.
 
 The specs are the machine-readable method descriptions of the official RU docs
-(``/work/shared/reference/bitrix24/methods/<method>.json``, override with
-``BITRIX24_METHOD_SPECS``).  Portal-specific dynamic fields of the samples
+(copied from ``shared/reference/bitrix24/methods`` into ``tests/data/reference``, MIT).  Portal-specific dynamic fields of the samples
 (``UF_CRM_…`` of the docs' portal, ``PARENT_ID_<smart process>``) are left out.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,17 +16,14 @@ import pytest
 
 from bitrix1c.sandbox.bitrix24 import Portal
 
-SPEC_DIR = Path(os.environ.get("BITRIX24_METHOD_SPECS", "/work/shared/reference/bitrix24/methods"))
+SPEC_DIR = Path(__file__).parents[1] / "data" / "reference" / "bitrix24" / "methods"
 MULTI = {"PHONE", "EMAIL", "WEB", "IM", "LINK"}
 
 
 def example(method: str) -> dict[str, Any]:
     path = SPEC_DIR / f"{method}.json"
-    if not path.exists():
-        pytest.skip(f"no spec file for {method}")
     sample = json.loads(path.read_text(encoding="utf-8")).get("resultExample")
-    if not isinstance(sample, dict):
-        pytest.skip(f"{method} spec has no resultExample")
+    assert isinstance(sample, dict), f"{method} spec has no resultExample"
     return sample
 
 

@@ -16,7 +16,7 @@ from bitrix1c.sandbox.onec.schema import load_schema
 EDMX = "{http://schemas.microsoft.com/ado/2007/06/edmx}"
 EDM = "{http://schemas.microsoft.com/ado/2009/11/edm}"
 META = "{http://schemas.microsoft.com/ado/2007/08/dataservices/metadata}"
-REAL_EDMX = Path("/work/shared/reference/onec/odata/ut-real.edmx")
+REAL_EDMX = Path(__file__).parents[1] / "data" / "reference" / "onec" / "ut-real.edmx"
 
 
 def _raw_schema(profile: str) -> dict[str, Any]:
@@ -147,7 +147,6 @@ def test_composite_fields_and_function_imports() -> None:
     ]
 
 
-@pytest.mark.skipif(not REAL_EDMX.exists(), reason="reference EDMX not available")
 def test_same_conventions_as_real_ut_edmx() -> None:
     """Types present in both documents agree on keys, OpenType, property types, Nullable."""
     real = _types(ET.parse(REAL_EDMX).getroot())

@@ -232,6 +232,16 @@ class Store:
             query = sa.select(sa.func.count()).select_from(links).where(links.c.entity == entity)
             return int((await conn.execute(query)).scalar_one())
 
+    async def links_by_match(self, entity: str) -> dict[str, int]:
+        """How many links of ``entity`` each match key produced (created, inn_kpp, …)."""
+        query = (
+            sa.select(links.c.match_key, sa.func.count())
+            .where(links.c.entity == entity)
+            .group_by(links.c.match_key)
+        )
+        async with self.engine.connect() as conn:
+            return {key: int(n) for key, n in (await conn.execute(query)).all()}
+
     @staticmethod
     async def save_link(conn: AsyncConnection, link: Link) -> None:
         """Insert or update ``link`` (keyed by entity, base and Ref_Key)."""
