@@ -19,7 +19,7 @@ test: $(STAMP)  ## unit, integration and acceptance tests
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests
 	$(BIN)/mypy
 
 bench: $(STAMP)

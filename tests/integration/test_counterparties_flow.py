@@ -175,3 +175,28 @@ async def test_invalid_inn_is_reported_and_not_written(sandbox: Endpoints, tmp_p
     assert bad_inn in error.message and "INN" in error.message
     assert "1C" in error.hint
     assert target["Ref_Key"] not in {c["ORIGIN_ID"] for c in all_companies(sandbox)}
+
+
+async def test_lost_store_matches_by_the_1c_id_on_the_company(
+    sandbox: Endpoints, tmp_path: Path
+) -> None:
+    """A crash after the writes but before the commit (here: a lost store) creates nothing twice."""
+    first, _ = await run_once(sandbox, tmp_path / "first")
+    assert first["created"] > 0
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    summary, _ = await run_once(sandbox, fresh)
+    assert summary["created"] == 0
+    assert summary["updated"] == SCALE
+    assert len(all_companies(sandbox)) == SCALE
+
+
+async def test_writes_and_lookups_go_through_batch(sandbox: Endpoints, tmp_path: Path) -> None:
+    settings = demo_settings(sandbox, tmp_path, port=0)
+    service = await Service.open(settings)
+    try:
+        await service.run("counterparties", trigger="test")
+        assert set(service.bitrix24.stats.by_method) == {"batch"}
+        assert service.bitrix24.stats.rate_limited_503 == 0
+    finally:
+        await service.close()

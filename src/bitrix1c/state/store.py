@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -175,8 +176,11 @@ class Store:
     async def open(cls, url: str, *, migrate: bool = True) -> Store:
         """Connect to ``url`` and bring the schema to the newest revision."""
         kwargs: dict[str, Any] = {}
-        if url.startswith("sqlite"):
+        parsed = sa.engine.make_url(url)
+        if parsed.get_backend_name() == "sqlite":
             kwargs["connect_args"] = {"timeout": 30}
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, **kwargs)
         store = cls(engine)
         if migrate:
