@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from smtp_server import SmtpServer
+
 PG_HOST = os.environ.get("BITRIX1C_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("BITRIX1C_TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("BITRIX1C_TEST_PG_USER", "postgres")
@@ -59,3 +61,10 @@ async def pg_url(pg_admin_url: str) -> AsyncIterator[str]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> Iterator[str]:
     yield f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on a free port that keeps what it receives."""
+    with SmtpServer() as server:
+        yield server

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from bitrix1c import logs
+from bitrix1c.cli_counterparties import plan_app, review_app
 from bitrix1c.errors import Bitrix1cError
 from bitrix1c.settings import TEMPLATE, Settings, json_schema, load_settings
 
@@ -26,7 +27,15 @@ app = typer.Typer(
 config_app = typer.Typer(help="Configuration helpers.", no_args_is_help=True)
 sync_app = typer.Typer(help="Run one flow once.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+web_app = typer.Typer(help="Web dashboard helpers.", no_args_is_help=True)
+app.add_typer(web_app, name="web")
+errors_app = typer.Typer(
+    help="Record errors: list, show, retry, resolve, ignore.", no_args_is_help=True
+)
 app.add_typer(sync_app, name="sync")
+app.add_typer(plan_app, name="plan")
+app.add_typer(review_app, name="review")
+app.add_typer(errors_app, name="errors")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -83,7 +92,10 @@ def init(
         err.print(f"[red]error:[/] {path} exists; use --force to overwrite it.")
         raise typer.Exit(2)
     path.write_text(TEMPLATE, encoding="utf-8")
-    err.print(f"wrote {path}; set BITRIX24_WEBHOOK_URL and ONEC_TRADE_PASSWORD in the environment.")
+    err.print(
+        f"wrote {path}; set BITRIX24_WEBHOOK_URL, ONEC_TRADE_PASSWORD and "
+        "BITRIX1C_WEB_PASSWORD_HASH in the environment."
+    )
 
 
 @config_app.command("schema")
@@ -164,7 +176,6 @@ def run(config: ConfigOption = Path("bitrix1c.yaml")) -> None:
     from bitrix1c.jobs.scheduler import run_scheduler
     from bitrix1c.sandbox.server import _Server
     from bitrix1c.service import Service
-    from bitrix1c.web.app import create_app
 
     settings = _settings(config)
     logs.configure(settings.log_level)
@@ -173,7 +184,7 @@ def run(config: ConfigOption = Path("bitrix1c.yaml")) -> None:
         service = await Service.open(settings)
         server = _Server(
             uvicorn.Config(
-                create_app(service.store),
+                service.web_app(),
                 host=settings.web.host,
                 port=settings.web.port,
                 log_level="warning",
@@ -223,5 +234,146 @@ def sync_counterparties(
             f"{prefix}update {summary.updated}, skipped {summary.skipped}, failed {summary.failed}"
         )
         return 1 if summary.failed else 0
+
+    raise typer.Exit(_run(main()))
+
+
+def _with_store(config: Path, action: Any) -> int:
+    from bitrix1c.state.store import Store
+
+    settings = _settings(config)
+    logs.configure("warning")
+
+    async def main() -> int:
+        store = await Store.open(settings.store.url)
+        try:
+            result: int = await action(store)
+            return result
+        finally:
+            await store.close()
+
+    return _run(main())
+
+
+@errors_app.command("list")
+def errors_list(
+    config: ConfigOption = Path("bitrix1c.yaml"),
+    status: Annotated[str, typer.Option(help="open, retrying, resolved, ignored or all.")] = "open",
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
+) -> None:
+    """List record errors (newest first)."""
+    from rich.table import Table
+
+    async def action(store: Any) -> int:
+        errors = await store.errors(status=None if status == "all" else status, limit=1000)
+        if as_json:
+            for e in errors:
+                out.print(json.dumps(e.as_dict(), ensure_ascii=False), highlight=False)
+            return 0
+        table = Table(title=f"record errors ({status})")
+        for column in ("id", "flow", "record", "error", "message", "seen", "last"):
+            table.add_column(column)
+        for e in errors:
+            table.add_row(
+                str(e.id),
+                e.flow,
+                e.record_key,
+                e.error_class,
+                e.message,
+                str(e.attempts),
+                f"{e.last_seen:%Y-%m-%d %H:%M}",
+            )
+        out.print(table)
+        return 0
+
+    raise typer.Exit(_with_store(config, action))
+
+
+@errors_app.command("show")
+def errors_show(
+    error_id: Annotated[int, typer.Argument(help="Error id (see `errors list`).")],
+    config: ConfigOption = Path("bitrix1c.yaml"),
+) -> None:
+    """Show one record error with its payload and technical detail."""
+
+    async def action(store: Any) -> int:
+        error = await store.error(error_id)
+        if error is None:
+            err.print(f"[red]error:[/] no record error #{error_id}")
+            return 2
+        out.print(json.dumps(error.as_dict(), ensure_ascii=False, indent=2), highlight=False)
+        return 0
+
+    raise typer.Exit(_with_store(config, action))
+
+
+def _set_status(error_id: int, config: Path, status: str, verb: str) -> None:
+    async def action(store: Any) -> int:
+        error = await store.set_error_status(error_id, status)
+        if error is None:
+            err.print(f"[red]error:[/] no record error #{error_id}")
+            return 2
+        out.print(f"#{error.id} {error.record_key}: {verb}")
+        return 0
+
+    raise typer.Exit(_with_store(config, action))
+
+
+@errors_app.command("retry")
+def errors_retry(
+    error_id: Annotated[int, typer.Argument()], config: ConfigOption = Path("bitrix1c.yaml")
+) -> None:
+    """Retry the record on the next run (it resolves itself once it syncs)."""
+    _set_status(error_id, config, "retrying", "will be retried on the next run")
+
+
+@errors_app.command("resolve")
+def errors_resolve(
+    error_id: Annotated[int, typer.Argument()], config: ConfigOption = Path("bitrix1c.yaml")
+) -> None:
+    """Mark an error resolved by hand."""
+    _set_status(error_id, config, "resolved", "resolved")
+
+
+@errors_app.command("ignore")
+def errors_ignore(
+    error_id: Annotated[int, typer.Argument()], config: ConfigOption = Path("bitrix1c.yaml")
+) -> None:
+    """Ignore an error: it stays out of the open list even when it recurs."""
+    _set_status(error_id, config, "ignored", "ignored")
+
+
+@web_app.command("hash-password")
+def web_hash_password(
+    password: Annotated[
+        str,
+        typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="The password."),
+    ],
+) -> None:
+    """Print the hash to put into web.password_hash (or an environment variable)."""
+    from bitrix1c.web.auth import hash_password
+
+    out.print(hash_password(password), highlight=False)
+
+
+@app.command()
+def check(config: ConfigOption = Path("bitrix1c.yaml")) -> None:
+    """Compare every mapping with the live crm.*.fields and 1C $metadata (drift)."""
+    from bitrix1c.service import Service
+
+    settings = _settings(config)
+    logs.configure("error")
+
+    async def main() -> int:
+        async with await Service.open(settings) as service:
+            problems = 0
+            for flow in service.enabled_flows():
+                findings = await service.check(flow)
+                problems += len(findings)
+                if not findings:
+                    out.print(f"{flow}: the mapping fits Bitrix24 and 1C")
+                for finding in findings:
+                    out.print(f"[red]drift[/] {finding}")
+        return 1 if problems else 0
 
     raise typer.Exit(_run(main()))

@@ -30,10 +30,12 @@ from rich.table import Table
 from bitrix1c.sandbox.server import DEFAULT_SCALE, Endpoints, Sandbox, _Server
 from bitrix1c.service import Service
 from bitrix1c.settings import Settings, parse_settings
+from bitrix1c.state.review import ReviewQueue
 from bitrix1c.state.store import RunSummary
-from bitrix1c.web.app import create_app
+from bitrix1c.web.auth import hash_password
 
 DEMO_EVERY_MINUTES = 1.0
+DEMO_USER, DEMO_PASSWORD = "admin", "demo"
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ def demo_settings(endpoints: Endpoints, state: Path, port: int) -> Settings:
             ],
             "flows": {"counterparties": {"every_minutes": DEMO_EVERY_MINUTES}},
             "store": {"url": f"sqlite+aiosqlite:///{state / 'bitrix1c.db'}"},
-            "web": {"port": port},
+            "web": {"port": port, "password_hash": hash_password(DEMO_PASSWORD)},
         },
         env={},
         source="demo",
@@ -153,12 +155,18 @@ async def _explain_matches(service: Service, err: Console) -> None:
             f"Counterparties matched to companies that were already in Bitrix24: {parts} — "
             "linked and updated, not created twice."
         )
+    waiting = (await ReviewQueue(service.store).counts()).get("open", 0)
+    if waiting:
+        err.print(
+            f"{waiting} look-alike(s) wait in the review queue (same name or phone, no shared "
+            "INN): nothing was merged — see `bitrix1c review list` or /api/review."
+        )
 
 
 async def _serve(service: Service, settings: Settings, err: Console) -> None:
     from bitrix1c.jobs.scheduler import run_periodically
 
-    app = create_app(service.store, title="bitrix1c demo")
+    app = service.web_app()
     server = _Server(
         uvicorn.Config(
             app,
@@ -169,8 +177,9 @@ async def _serve(service: Service, settings: Settings, err: Console) -> None:
         )
     )
     err.print(
-        f"[bold green]Web UI:[/] http://{settings.web.host}:{settings.web.port}/ — the flows run "
-        f"again every {DEMO_EVERY_MINUTES:g} min. Press Ctrl-C to stop."
+        f"[bold green]Web UI:[/] http://{settings.web.host}:{settings.web.port}/ (login "
+        f"{DEMO_USER} / {DEMO_PASSWORD}) — the flows run again every {DEMO_EVERY_MINUTES:g} min. "
+        "Press Ctrl-C to stop."
     )
 
     async def later(flow: str) -> None:

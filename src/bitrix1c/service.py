@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import structlog
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
 
 from bitrix1c.bitrix24.client import Bitrix24Client
+from bitrix1c.monitor.alerts import Alerter, RunAlerts, channels_from
+from bitrix1c.monitor.drift import DriftFinding, MetadataDrift, check_counterparties
 from bitrix1c.onec.odata import ODataClient
 from bitrix1c.onec.profiles import get_profile
 from bitrix1c.settings import Settings
 from bitrix1c.state.store import RunSummary, Store
-from bitrix1c.sync.engine import FlowBody, Progress, run_flow
+from bitrix1c.sync.engine import FlowBody, Progress, RunContext, run_flow
 from bitrix1c.sync.flows.counterparties import FLOW as COUNTERPARTIES
 from bitrix1c.sync.flows.counterparties import CounterpartySync
+from bitrix1c.web import commerceml, onec_push, review
+from bitrix1c.web.app import create_app
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +40,10 @@ class Service:
             burst=burst,
             timeout=settings.bitrix24.timeout_seconds,
         )
+        self._checked: dict[str, float] = {}
+        self._exchange: commerceml.ExchangeServer | None = None
+        self.alerter = Alerter(store, settings.alerts, channels_from(settings.alerts))
+        self.watch = RunAlerts(self.alerter, self.systems_of)
         self.onec = {
             base.name: ODataClient(
                 base.odata_url,
@@ -50,6 +61,8 @@ class Service:
         return cls(settings, store)
 
     async def close(self) -> None:
+        if self._exchange is not None:
+            self._exchange.close()
         await self.bitrix24.aclose()
         for client in self.onec.values():
             await client.aclose()
@@ -60,6 +73,30 @@ class Service:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    def web_app(self) -> Starlette:
+        """The web side: dashboard, API, metrics, health, and the hooks 1C and Bitrix24 call."""
+        tokens = {b.name: b.push_token for b in self.settings.onec if b.push_token}
+        routes: list[BaseRoute] = [
+            *onec_push.routes(self.store, tokens),
+            *review.routes(self.store),
+        ]
+        if self.settings.commerceml is not None:
+            if self._exchange is None:
+                self._exchange = commerceml.ExchangeServer(self.store, self.settings.commerceml)
+            routes += self._exchange.routes()
+        return create_app(
+            self.store,
+            web=self.settings.web,
+            flows=self.enabled_flows(),
+            systems_of=self.systems_of,
+            extra_routes=routes,
+        )
+
+    def systems_of(self, flow: str) -> list[str]:
+        """The systems a flow talks to, as incident subjects."""
+        base = getattr(self.settings.flows, flow).base
+        return ["bitrix24", f"1c:{self.settings.onec_base(base).name}"]
 
     def enabled_flows(self) -> list[str]:
         return [name for name in FLOWS if getattr(self.settings.flows, name).enabled]
@@ -74,6 +111,40 @@ class Service:
             raise KeyError(f"unknown flow {name!r}; known: {', '.join(builders)}")
         return builders[name]()
 
+    async def check(self, name: str) -> list[DriftFinding]:
+        """Drift findings of flow ``name`` against the live systems."""
+        if name != COUNTERPARTIES:
+            raise KeyError(f"unknown flow {name!r}")
+        flow = self.settings.flows.counterparties
+        base = self.settings.onec_base(flow.base)
+        findings = await check_counterparties(
+            bitrix24=self.bitrix24,
+            onec=self.onec[base.name],
+            profile=get_profile(base.profile, base.overrides),
+            base=base.name,
+            presets=flow.presets.model_dump(),
+            assigned_by_id=flow.assigned_by_id,
+        )
+        self._checked[name] = time.monotonic()
+        return findings
+
+    def _guarded(self, name: str, body: FlowBody) -> FlowBody:
+        """``body`` preceded by a drift check when the last one is older than the setting."""
+
+        async def run(ctx: RunContext) -> None:
+            last = self._checked.get(name)
+            if last is None or time.monotonic() - last > self.settings.checks.every_minutes * 60:
+                findings = await self.check(name)
+                if findings and self.settings.checks.policy(name) == "stop":
+                    raise MetadataDrift(
+                        "the mapping no longer fits the live systems: "
+                        + "; ".join(str(f) for f in findings),
+                        flow=name,
+                    )
+            await body(ctx)
+
+        return run
+
     def _counterparties(self) -> FlowBody:
         flow = self.settings.flows.counterparties
         base = self.settings.onec_base(flow.base)
@@ -81,7 +152,7 @@ class Service:
             store=self.store,
             bitrix24=self.bitrix24,
             onec=self.onec[base.name],
-            profile=get_profile(base.profile),
+            profile=get_profile(base.profile, base.overrides),
             base=base.name,
             settings=flow,
         )
@@ -93,6 +164,12 @@ class Service:
     ) -> RunSummary:
         """Run flow ``name`` once and return its counters."""
         summary, _status, _message = await run_flow(
-            self.store, name, self.flow(name), trigger=trigger, dry_run=dry_run, progress=progress
+            self.store,
+            name,
+            self._guarded(name, self.flow(name)) if not dry_run else self.flow(name),
+            trigger=trigger,
+            dry_run=dry_run,
+            progress=progress,
+            watch=None if dry_run else self.watch,
         )
         return summary

@@ -23,7 +23,9 @@ from pydantic import (
     model_validator,
 )
 
+from bitrix1c.bitrix24.config import Bitrix24OAuthSettings
 from bitrix1c.errors import ConfigError
+from bitrix1c.onec.profiles.overrides import ConceptOverride
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -55,6 +57,11 @@ class Bitrix24Settings(_Model):
     burst: int | None = Field(None, gt=0, description="Bucket size (onpremise).")
     timeout_seconds: float = Field(
         65.0, gt=0, description="Per-request timeout; the portal itself cuts requests at 60 s."
+    )
+    oauth: Bitrix24OAuthSettings | None = Field(
+        None,
+        description="OAuth application: when set, calls go through the app's tokens "
+        "(kept in the state store) instead of the webhook; needed for events.",
     )
 
     @field_validator("webhook_url")
@@ -98,6 +105,16 @@ class OneCBaseSettings(_Model):
         120.0, gt=0, description="The first request after idle can take 30 s and more."
     )
     page_size: int = Field(500, ge=1, le=5000, description="Records per OData page.")
+    push_token: SecretStr | None = Field(
+        None,
+        description="Token 1C sends to POST /hooks/1c/<name> (Authorization: Bearer); "
+        "unset = this base does not push. Keep it in ${VAR}.",
+    )
+    overrides: dict[str, ConceptOverride] = Field(
+        default_factory=dict,
+        description="Profile changes for a customized base: concept → entity_set, fields, "
+        "extra_fields (customer fields such as КР_…).",
+    )
 
     @field_validator("odata_url")
     @classmethod
@@ -127,6 +144,29 @@ class CounterpartiesFlow(_Model):
         None, description="Responsible user for companies created in Bitrix24."
     )
     presets: RequisitePresets = RequisitePresets()
+    review_lookalikes: bool = Field(
+        True,
+        description="Hold a record that matches no key but looks like an existing company "
+        "(name, or a shared phone/e-mail of a record with an INN) in the review queue instead "
+        "of creating it.",
+    )
+    review_threshold: float = Field(
+        85,
+        ge=50,
+        le=100,
+        description="Name similarity (0–100) from which a company is proposed for review.",
+    )
+    on_deletion_mark: Literal["ignore", "mark"] = Field(
+        "ignore",
+        description="A 1C counterparty marked for deletion: `ignore` leaves its company as it "
+        "is; `mark` sets `deletion_field` to Y on it (N while it is not marked). Companies are "
+        "never deleted.",
+    )
+    deletion_field: str = Field(
+        "UF_CRM_1C_DELETED",
+        pattern=r"^UF_CRM_[A-Z0-9_]+$",
+        description="Company user field (string or yes/no) that `mark` writes.",
+    )
 
 
 class FlowsSettings(_Model):
@@ -152,9 +192,100 @@ class StoreSettings(_Model):
         return value
 
 
+class EmailAlerts(_Model):
+    """Alert e-mail through an SMTP server."""
+
+    host: str = Field(description="SMTP server.")
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls (port 587), tls (implicit, port 465), none (local relay)."
+    )
+    validate_certs: bool = True
+    username: str | None = None
+    password: SecretStr = Field(SecretStr(""), description="Keep it in ${VAR}.")
+    sender: str = Field(description="From: address.")
+    recipients: list[str] = Field(min_length=1, description="Who gets the alerts.")
+    timeout_seconds: float = Field(30.0, gt=0)
+
+
+class WebhookAlerts(_Model):
+    """Alerts POSTed as JSON {"text": …} — e.g. a Telegram bot's sendMessage URL."""
+
+    url: SecretStr = Field(description="Webhook URL (it often carries a token: keep it in ${VAR}).")
+    chat_id: str | None = Field(None, description="Added to the JSON for Telegram.")
+
+
+class AlertSettings(_Model):
+    """Where alerts go and when a problem becomes an incident."""
+
+    email: EmailAlerts | None = None
+    webhook: WebhookAlerts | None = None
+    dashboard_url: str = Field(
+        "http://127.0.0.1:8080/", description="Link to the dashboard put into every alert."
+    )
+    error_rate_threshold: float = Field(
+        0.2, gt=0, le=1, description="Alert when this share of a run's records failed."
+    )
+    error_rate_min_records: int = Field(
+        10, ge=1, description="…and the run read at least this many records."
+    )
+    unreachable_minutes: float = Field(
+        10.0, ge=0, description="Alert when a system stays unreachable this long."
+    )
+
+
+class CommerceMLSettings(_Model):
+    """The CommerceML "exchange with site" server that 1C connects to (docs/commerceml.md)."""
+
+    base: str | None = Field(
+        None, description="Name of the 1C base that exchanges (labels the received files)."
+    )
+    username: str = Field(description="User name entered in 1C's exchange settings.")
+    password: SecretStr = Field(description="Its password. Keep it in ${VAR}.")
+    zip: bool = Field(True, description="Ask 1C to send zip archives (zip=yes).")
+    file_limit: int = Field(
+        10 * 1024 * 1024, ge=65536, description="Largest chunk 1C may send in one request."
+    )
+    import_step: int = Field(
+        2000, ge=1, description="Records imported per mode=import call (then 'progress')."
+    )
+    orders_encoding: Literal["utf-8", "windows-1251"] = Field(
+        "utf-8", description="Encoding of the orders XML answered to mode=query."
+    )
+    work_dir: Path | None = Field(
+        None, description="Where uploaded files are kept during an exchange (a temp dir)."
+    )
+
+
+class ChecksSettings(_Model):
+    """Drift detection: mappings compared with live crm.*.fields and 1C $metadata."""
+
+    every_minutes: float = Field(
+        60, gt=0, description="Check again before a run when the last check is this old."
+    )
+    on_drift: dict[str, Literal["stop", "warn"]] = Field(
+        default_factory=dict,
+        description="Per flow: stop (default: the run fails with an alert) or warn (log, go on).",
+    )
+
+    def policy(self, flow: str) -> str:
+        return self.on_drift.get(flow, "stop")
+
+
 class WebSettings(_Model):
+    """The web server: dashboard, JSON API, hooks, /metrics, /healthz."""
+
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
+    username: str = Field("admin", description="Login of the dashboard and the API.")
+    password_hash: SecretStr | None = Field(
+        None,
+        description="`bitrix1c web hash-password` output (keep it in ${VAR}); without it the "
+        "dashboard and the API refuse every request.",
+    )
+    session_secret: SecretStr | None = Field(
+        None, description="Signs login cookies; random per start if omitted (logins then expire)."
+    )
 
 
 class Settings(_Model):
@@ -165,6 +296,11 @@ class Settings(_Model):
     flows: FlowsSettings = FlowsSettings()
     store: StoreSettings = StoreSettings()
     web: WebSettings = WebSettings()
+    alerts: AlertSettings = AlertSettings()
+    checks: ChecksSettings = ChecksSettings()
+    commerceml: CommerceMLSettings | None = Field(
+        None, description="CommerceML exchange server for 1C; absent = not served."
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @model_validator(mode="after")
@@ -274,6 +410,8 @@ onec:
     username: odata.user
     password: ${ONEC_TRADE_PASSWORD}
     profile: ut11          # ut11 | bp30 | retail2
+    # Lets 1C POST changes to /hooks/1c/trade (docs/1c-push.md):
+    # push_token: ${ONEC_TRADE_PUSH_TOKEN}
 
 flows:
   counterparties:
@@ -289,6 +427,28 @@ store:
 web:
   host: 127.0.0.1
   port: 8080
+  # Dashboard login: `bitrix1c web hash-password` prints the hash.
+  password_hash: ${BITRIX1C_WEB_PASSWORD_HASH}
+
+alerts:
+  dashboard_url: http://127.0.0.1:8080/
+  # email:
+  #   host: smtp.example.ru
+  #   port: 587
+  #   security: starttls     # starttls | tls | none
+  #   username: bitrix1c@example.ru
+  #   password: ${SMTP_PASSWORD}
+  #   sender: bitrix1c@example.ru
+  #   recipients: [oncall@example.ru]
+  # webhook:                 # e.g. a Telegram bot's sendMessage URL
+  #   url: ${ALERT_WEBHOOK_URL}
+  #   chat_id: "-1001234567890"
+
+# CommerceML "exchange with site" for a 1C base without OData (docs/commerceml.md):
+# commerceml:
+#   base: trade
+#   username: site
+#   password: ${COMMERCEML_PASSWORD}
 
 log_level: info
 """

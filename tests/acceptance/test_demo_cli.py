@@ -40,9 +40,11 @@ def test_demo_once_fills_the_portal_and_continues_from_its_state(tmp_path: Path)
     state = tmp_path / "demo"
     first = demo(state)["flows"]["counterparties"]
     assert set(first) == {"read", "created", "updated", "skipped", "failed"}
-    # The base also holds the predefined "Розничный покупатель", read and skipped.
-    assert first["read"] == SCALE + 1 and first["failed"] == 0 and first["skipped"] == 1
-    assert first["created"] + first["updated"] == SCALE and first["created"] > 0
+    # The base also holds the predefined "Розничный покупатель", read and skipped; the
+    # look-alikes of companies managers typed without requisites wait for review.
+    in_review = first["skipped"] - 1
+    assert first["read"] == SCALE + 1 and first["failed"] == 0 and in_review > 0
+    assert first["created"] + first["updated"] + in_review == SCALE and first["created"] > 0
 
     second = demo(state)["flows"]["counterparties"]
     assert second == {
@@ -74,7 +76,7 @@ def test_demo_once_fills_the_portal_and_continues_from_its_state(tmp_path: Path)
             json={"filter": {"ORIGINATOR_ID": "trade"}, "select": ["ID", "TITLE", "ORIGIN_ID"]},
             timeout=30,
         ).json()
-        assert reply["total"] == SCALE
+        assert reply["total"] == SCALE - in_review
         assert all(row["ORIGIN_ID"] for row in reply["result"])
     finally:
         proc.terminate()

@@ -9,6 +9,7 @@ from bitrix1c.errors import ConfigError
 from bitrix1c.settings import TEMPLATE, json_schema, load_settings, parse_settings
 
 ENV = {
+    "BITRIX1C_WEB_PASSWORD_HASH": "scrypt$16384$8$1$c2FsdA==$aGFzaA==",
     "BITRIX24_WEBHOOK_URL": "https://acme.bitrix24.ru/rest/7/s3cr3tcode/",
     "ONEC_TRADE_PASSWORD": "pw",
 }

@@ -13,14 +13,16 @@ import json
 import random
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
 import structlog
 
 from bitrix1c import __version__
+from bitrix1c.bitrix24.auth import OAuth2Auth
 from bitrix1c.bitrix24.encoding import command
-from bitrix1c.bitrix24.limiter import LeakyBucket
+from bitrix1c.bitrix24.limiter import LeakyBucket, OperatingBudget
 from bitrix1c.errors import (
     Bitrix24AccessDenied,
     Bitrix24AuthError,
@@ -54,6 +56,8 @@ ERROR_CODES: dict[str, type[Bitrix24Error]] = {
     "ERROR_OAUTH": Bitrix24AuthError,
     "PAYMENT_REQUIRED": Bitrix24AuthError,
     "PORTAL_DELETED": Bitrix24AuthError,
+    "invalid_grant": Bitrix24AuthError,  # OAuth server: the refresh token is gone
+    "invalid_client": Bitrix24AuthError,
     "insufficient_scope": Bitrix24AccessDenied,
     "INVALID_CREDENTIALS": Bitrix24AccessDenied,
     "user_access_error": Bitrix24AccessDenied,
@@ -62,6 +66,8 @@ ERROR_CODES: dict[str, type[Bitrix24Error]] = {
     "ERROR_BATCH_LENGTH_EXCEEDED": Bitrix24RequestError,
     "ERROR_BATCH_METHOD_NOT_ALLOWED": Bitrix24RequestError,
     "INVALID_REQUEST": Bitrix24RequestError,
+    "ERROR_EVENT_NOT_FOUND": Bitrix24RequestError,
+    "WRONG_AUTH_TYPE": Bitrix24AccessDenied,  # event.* called with a webhook
 }
 
 
@@ -106,6 +112,7 @@ class ClientStats:
     retries: int = 0
     rate_limited_503: int = 0
     operation_limited_429: int = 0
+    token_refreshes: int = 0
     by_method: dict[str, int] = field(default_factory=dict)
 
 
@@ -129,6 +136,12 @@ class BatchReply:
     nexts: dict[str, int]
 
 
+def _nested_methods(params: Mapping[str, Any]) -> list[str]:
+    cmd = params.get("cmd")
+    commands = cmd.values() if isinstance(cmd, Mapping) else cmd if isinstance(cmd, list) else []
+    return sorted({str(c).partition("?")[0] for c in commands})
+
+
 def _section(payload: Any) -> dict[str, Any]:
     # Empty sections come back as [] and array-form cmd gives lists (bitrix24.md §4).
     if isinstance(payload, dict):
@@ -139,7 +152,13 @@ def _section(payload: Any) -> dict[str, Any]:
 
 
 class Bitrix24Client:
-    """Async client of one portal, authenticated by an incoming-webhook URL."""
+    """Async client of one portal.
+
+    Authenticated either by an incoming-webhook URL (``webhook_url`` holds the secret) or
+    by an OAuth application: ``webhook_url`` is then the portal's ``client_endpoint``
+    (``https://PORTAL/rest/``) and ``auth`` the :class:`~bitrix1c.bitrix24.auth.OAuth2Auth`
+    flow; see :meth:`for_app`.
+    """
 
     def __init__(
         self,
@@ -150,12 +169,20 @@ class Bitrix24Client:
         timeout: float = 65.0,
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryStrategy | None = None,
+        auth: httpx.Auth | None = None,
+        operating_limit: float = 480.0,
+        auth_connector: str | None = None,
     ) -> None:
         self._base = webhook_url if webhook_url.endswith("/") else webhook_url + "/"
         self.bucket = LeakyBucket(rate, burst)
+        self.operating = OperatingBudget(operating_limit)
         self.retry = retry or RetryStrategy()
         self.stats = ClientStats()
+        self.auth = auth
+        # Sent with every call: offline events bound with the same key skip our own writes.
+        self.auth_connector = auth_connector
         self._http = httpx.AsyncClient(
+            auth=auth,
             transport=transport,
             timeout=httpx.Timeout(timeout, connect=10.0),
             follow_redirects=False,
@@ -170,8 +197,15 @@ class Bitrix24Client:
         """The portal's host (no secret)."""
         return httpx.URL(self._base).host
 
+    @classmethod
+    def for_app(cls, auth: OAuth2Auth, **options: Any) -> Bitrix24Client:
+        """A client of the portal ``auth`` holds tokens for (OAuth application)."""
+        return cls(auth.tokens.client_endpoint, auth=auth, **options)
+
     async def aclose(self) -> None:
         await self._http.aclose()
+        if isinstance(self.auth, OAuth2Auth):
+            await self.auth.aclose()
 
     async def __aenter__(self) -> Bitrix24Client:
         return self
@@ -183,12 +217,19 @@ class Bitrix24Client:
 
     async def call(self, method: str, params: Mapping[str, Any] | None = None) -> Reply:
         """Call ``method`` with ``params`` (JSON body); retry transient failures."""
+        params = dict(params or {})
+        if self.auth_connector and method != "batch":
+            params.setdefault("auth_connector", self.auth_connector)
+        gated = [method, *_nested_methods(params)] if method == "batch" else [method]
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await self._send(method, params or {})
+                await self.operating.wait(gated)
+                return await self._send(method, params)
             except Bitrix24Error as error:
+                if error.status == 429:
+                    self.operating.blocked(method)
                 wait = self.retry.delay(attempt, error)
                 if wait is None:
                     raise
@@ -205,6 +246,7 @@ class Bitrix24Client:
 
     async def _send(self, method: str, params: Mapping[str, Any]) -> Reply:
         await self.bucket.acquire()
+        refreshes = getattr(self.auth, "refreshes", 0)
         self.stats.requests += 1
         self.stats.by_method[method] = self.stats.by_method.get(method, 0) + 1
         url = f"{self._base}{method}.json"
@@ -225,6 +267,7 @@ class Bitrix24Client:
             raise Bitrix24Unavailable(
                 "cannot reach Bitrix24", method=method, description=f"{type(exc).__name__}: {exc}"
             ) from exc
+        self.stats.token_refreshes += getattr(self.auth, "refreshes", 0) - refreshes
         return self._parse(method, response)
 
     def _parse(self, method: str, response: httpx.Response) -> Reply:
@@ -260,6 +303,7 @@ class Bitrix24Client:
                 description=description,
                 status=status,
             )
+        self.operating.observe(method, payload.get("time"))
         return Reply(
             result=payload.get("result"),
             total=payload.get("total"),
@@ -278,9 +322,16 @@ class Bitrix24Client:
         """Run up to 50 commands in one request; per-command errors are returned, not raised."""
         if len(commands) > BATCH_LIMIT:
             raise ValueError(f"a batch holds at most {BATCH_LIMIT} commands, got {len(commands)}")
-        cmd = {key: command(method, params) for key, (method, params) in commands.items()}
+        connector = {"auth_connector": self.auth_connector} if self.auth_connector else {}
+        cmd = {
+            key: command(method, {**(params or {}), **connector} if connector else params)
+            for key, (method, params) in commands.items()
+        }
         reply = await self.call("batch", {"halt": 1 if halt else 0, "cmd": cmd})
         body = reply.result if isinstance(reply.result, dict) else {}
+        for key, timing in _section(body.get("result_time")).items():
+            if key in commands:
+                self.operating.observe(commands[key][0], timing)
         errors: dict[str, Bitrix24Error] = {}
         for key, err in _section(body.get("result_error")).items():
             err = err if isinstance(err, dict) else {"error": "", "error_description": str(err)}
@@ -313,12 +364,15 @@ class Bitrix24Client:
         id_field: str = "ID",
         wrapper: str | None = None,
         chain: int = BATCH_LIMIT,
+        params: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """Yield pages (≤2,500 records each) of a big list, ordered by id, no counting.
 
         ``wrapper`` names the key the rows sit under for methods that wrap them
-        (``items`` for crm.item.list, ``products`` for catalog.product.list).
+        (``items`` for crm.item.list, ``products`` for catalog.product.list); ``params``
+        are further parameters of every list call (``entityTypeId`` for crm.item.list).
         """
+        extra = dict(params or {})
         base_filter = dict(filter or {})
         selected = list(select)
         if id_field not in selected and "*" not in selected:
@@ -333,13 +387,14 @@ class Bitrix24Client:
                     if index == 0
                     else f"$result[p{index - 1}]{path}[{PAGE_SIZE - 1}][{id_field}]"
                 )
-                params = {
+                call_params = {
+                    **extra,
                     "order": {id_field: "ASC"},
                     "filter": {**base_filter, f">{id_field}": ref},
                     "select": selected,
                     "start": -1,
                 }
-                commands[f"p{index}"] = (method, params)
+                commands[f"p{index}"] = (method, call_params)
             reply = await self.batch(commands)
             rows: list[dict[str, Any]] = []
             finished = False
@@ -360,6 +415,35 @@ class Bitrix24Client:
                 last_id = int(rows[-1][id_field])
             if finished:
                 return
+
+    def list_modified_since(
+        self,
+        method: str,
+        since: datetime,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        select: Sequence[str] = ("ID",),
+        date_field: str = "DATE_MODIFY",
+        id_field: str = "ID",
+        wrapper: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Incremental read: pages of records changed at or after ``since`` (aware datetime).
+
+        Classic methods filter on ``DATE_MODIFY``; ``crm.item.list`` on ``updatedTime``
+        (pass ``date_field="updatedTime", id_field="id", wrapper="items"``). The date goes
+        as ISO 8601 with its offset, which both kinds accept (bitrix24.md §5).
+        """
+        if since.tzinfo is None:
+            raise ValueError("since must be timezone-aware")
+        return self.list_fast(
+            method,
+            filter={**(filter or {}), f">={date_field}": since.isoformat(timespec="seconds")},
+            select=select,
+            id_field=id_field,
+            wrapper=wrapper,
+            params=params,
+        )
 
     async def list_all(
         self,

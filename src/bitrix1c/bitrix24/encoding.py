@@ -9,7 +9,7 @@ key still reaches methods that need it (bitrix24.md §4).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -73,3 +73,31 @@ def _unquote_references(query: str) -> str:
             value = value.replace("%24", "$").replace("%5B", "[").replace("%5D", "]")
         out.append(f"{name}={value}")
     return "&".join(out)
+
+
+def php_decode(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Rebuild nested data from PHP-bracket pairs: ``auth[member_id]=…`` → ``{"auth": {…}}``.
+
+    Event payloads arrive this way (bitrix24.md §7.3). ``key[]`` appends; values stay
+    strings, as the portal sent them.
+    """
+    root: dict[str, Any] = {}
+    for name, value in pairs:
+        head, bracket, rest = name.partition("[")
+        keys = [head]
+        if bracket:
+            keys += rest[:-1].split("][") if rest.endswith("]") else [rest]
+        node: Any = root
+        for index, key in enumerate(keys):
+            last = index == len(keys) - 1
+            if key == "" and isinstance(node, dict):
+                key = str(len(node))
+            if last:
+                node[key] = value
+            else:
+                child = node.get(key)
+                if not isinstance(child, dict):
+                    child = {}
+                    node[key] = child
+                node = child
+    return root

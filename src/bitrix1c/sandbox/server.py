@@ -32,6 +32,8 @@ BASE_NAME = "trade"
 DEFAULT_SCALE = 300
 # Share of 1C counterparties that already exist in the portal (entered by managers).
 PRESEEDED_SHARE = 0.1
+# Share typed without any requisite: the first run proposes them for review.
+PRESEEDED_WITHOUT_REQUISITE_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -73,30 +75,103 @@ def _listen(port: int) -> socket.socket:
 
 
 def _preseed_portal(portal: Portal, counterparties: list[SeedCounterparty], seed: int) -> int:
-    """Companies managers entered by hand before the integration: some are 1C clients."""
+    """Companies managers entered by hand before the integration: many are 1C clients.
+
+    About 10 % of the 1C legal entities were typed with their requisite (INN and KPP) under
+    another spelling of the name: the first run links them by INN+KPP. About 5 % of the
+    counterparties were typed without any requisite — name in another order, quotes or
+    script, a phone in another format: the first run puts them into the review queue as
+    suggestions instead of creating a second company. A few companies are no 1C client
+    at all and stay as they are.
+    """
     rnd = random.Random(seed)
-    chosen = [cp for cp in counterparties if cp.kind == "legal" and rnd.random() < PRESEEDED_SHARE]
-    for cp in chosen:
-        # Typed by a manager: word order and quotes differ from 1C, no 1C id.
-        title = cp.name.replace('"', "").replace("ООО ", "") + " ООО"
-        company_id = portal.call(
-            "crm.company.add",
-            {"fields": {"TITLE": title, "COMPANY_TYPE": "CUSTOMER", "ASSIGNED_BY_ID": 1}},
-        )["result"]
+    added = 0
+    for cp in counterparties:
+        draw = rnd.random()
+        if cp.kind == "legal" and not cp.is_branch and draw < PRESEEDED_SHARE:
+            title = _typed_name(cp.name, rnd)
+            requisite = {"PRESET_ID": 1, "NAME": title, "RQ_INN": cp.inn, "RQ_KPP": cp.kpp}
+            _add_company(portal, title, requisite=requisite)
+        elif not cp.is_branch and draw > 1 - PRESEEDED_WITHOUT_REQUISITE_SHARE:
+            phones = [_typed_phone(cp.phones[0])] if cp.phones and rnd.random() < 0.5 else []
+            _add_company(portal, _typed_name(cp.name, rnd), phones=phones)
+        else:
+            continue
+        added += 1
+    unrelated = max(2, len(counterparties) // 50)
+    for n in range(unrelated):
+        title = f"{UNRELATED_NAMES[n % len(UNRELATED_NAMES)]} {n // len(UNRELATED_NAMES) or ''}"
+        _add_company(portal, title.strip(), phones=[f"+7 (800) 555-{n // 100:02d}-{n % 100:02d}"])
+    return added + unrelated
+
+
+# Clients of the CRM that are not (yet) in 1C: leads that became companies.
+UNRELATED_NAMES = (
+    "Кофейня на Лесной",
+    "Студия танца Грация",
+    "Автосервис Поршень",
+    "Цветочная лавка Флоренция",
+    "Барбершоп Борода",
+    "Ветклиника Айболит",
+    "Школа английского Oxford Club",
+    "Фитнес-клуб Атлет",
+)
+
+
+def _typed_name(name: str, rnd: random.Random) -> str:
+    """How a manager might type a 1C name: form after it, other quotes, case, Latin."""
+    form, _, core = name.partition(" ")
+    core = core.strip('"«»')
+    if form not in ("ООО", "АО", "ПАО", "ЗАО", "ИП"):
+        words = name.split()
+        return " ".join(words[1:2] + words[:1] + words[2:])  # "Иван Петров Сергеевич"
+    style = rnd.randrange(4)
+    if style == 0:
+        return f"{core} {form}"
+    if style == 1:
+        return f"{form} «{core}»"
+    if style == 2:
+        return f"{form} {core.upper()}"
+    latin = {"ООО": "LLC", "АО": "JSC", "ПАО": "PJSC", "ЗАО": "CJSC", "ИП": "IE"}[form]
+    return f"{_latin(core)} {latin}"
+
+
+def _latin(text: str) -> str:
+    table = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя", _LATIN_LETTERS, strict=True))
+    return "".join(
+        table.get(ch.lower(), ch).capitalize() if ch.isupper() else table.get(ch, ch) for ch in text
+    )
+
+
+_LATIN_LETTERS = (
+    ("a b v g d e yo zh z i y k l m n o p r s t u f kh ts ch sh shch _ y _ e yu ya")
+    .replace("_", "")
+    .split(" ")
+)
+
+
+def _typed_phone(phone: str) -> str:
+    digits = "".join(ch for ch in phone.split("доб")[0] if ch.isdigit())[-10:]
+    return f"8 ({digits[:3]}) {digits[3:6]}-{digits[6:8]}-{digits[8:]}"
+
+
+def _add_company(
+    portal: Portal,
+    title: str,
+    *,
+    requisite: dict[str, Any] | None = None,
+    phones: list[str] | None = None,
+) -> int:
+    fields: dict[str, Any] = {"TITLE": title, "COMPANY_TYPE": "CUSTOMER", "ASSIGNED_BY_ID": 1}
+    if phones:
+        fields["PHONE"] = [{"VALUE": p, "VALUE_TYPE": "WORK"} for p in phones]
+    company_id = int(portal.call("crm.company.add", {"fields": fields})["result"])
+    if requisite is not None:
         portal.call(
             "crm.requisite.add",
-            {
-                "fields": {
-                    "ENTITY_TYPE_ID": 4,
-                    "ENTITY_ID": company_id,
-                    "PRESET_ID": 1,
-                    "NAME": title,
-                    "RQ_INN": cp.inn,
-                    "RQ_KPP": cp.kpp,
-                }
-            },
+            {"fields": {"ENTITY_TYPE_ID": 4, "ENTITY_ID": company_id, **requisite}},
         )
-    return len(chosen)
+    return company_id
 
 
 class Sandbox:
@@ -162,6 +237,8 @@ class Sandbox:
             while not server.started:
                 await asyncio.sleep(0.01)
         b24_port, onec_port = ports
+        # Install payloads and events name the portal by the address it really has.
+        self.portal.base_url = f"http://127.0.0.1:{b24_port}"
         self.endpoints = Endpoints(
             bitrix24_webhook_url=(
                 f"http://127.0.0.1:{b24_port}/rest/{self.portal.webhook_user_id}/"

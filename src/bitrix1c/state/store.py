@@ -29,7 +29,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def aware(value: datetime | None) -> datetime | None:
     # SQLite hands back naive datetimes; everything we store is UTC.
     if value is None or value.tzinfo is not None:
         return value
@@ -99,7 +99,7 @@ class Run:
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> Run:
-        started = _aware(row["started_at"])
+        started = aware(row["started_at"])
         assert started is not None
         return cls(
             id=row["id"],
@@ -108,7 +108,7 @@ class Run:
             dry_run=row["dry_run"],
             status=row["status"],
             started_at=started,
-            finished_at=_aware(row["finished_at"]),
+            finished_at=aware(row["finished_at"]),
             summary=RunSummary(
                 read=row["read"],
                 created=row["created"],
@@ -140,7 +140,7 @@ class RecordErrorEntry:
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> RecordErrorEntry:
-        first, last = _aware(row["first_seen"]), _aware(row["last_seen"])
+        first, last = aware(row["first_seen"]), aware(row["last_seen"])
         assert first is not None and last is not None
         return cls(
             id=row["id"],
@@ -157,6 +157,24 @@ class RecordErrorEntry:
             first_seen=first,
             last_seen=last,
         )
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (API, CLI)."""
+        return {
+            "id": self.id,
+            "flow": self.flow,
+            "record": self.record_key,
+            "bitrix24": self.b24_key,
+            "class": self.error_class,
+            "message": self.message,
+            "hint": self.hint,
+            "detail": self.detail,
+            "payload": self.payload,
+            "status": self.status,
+            "attempts": self.attempts,
+            "first_seen": self.first_seen.isoformat(),
+            "last_seen": self.last_seen.isoformat(),
+        }
 
 
 def _alembic_config(connection: Connection) -> Config:
@@ -348,7 +366,8 @@ class Store:
                     detail=detail,
                     payload=payload,
                     b24_key=b24_key,
-                    status="open",
+                    # An error a person chose to ignore stays ignored when it recurs.
+                    status=sa.case((record_errors.c.status == "ignored", "ignored"), else_="open"),
                     attempts=record_errors.c.attempts + 1,
                     last_seen=now,
                     last_run_id=run_id,
@@ -396,6 +415,29 @@ class Store:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [RecordErrorEntry.from_row(row) for row in rows]
+
+    async def error(self, error_id: int) -> RecordErrorEntry | None:
+        """One record error by id."""
+        async with self.engine.connect() as conn:
+            row = (
+                (await conn.execute(sa.select(record_errors).where(record_errors.c.id == error_id)))
+                .mappings()
+                .first()
+            )
+        return None if row is None else RecordErrorEntry.from_row(row)
+
+    async def set_error_status(self, error_id: int, status: str) -> RecordErrorEntry | None:
+        """Mark an error retrying (picked up by the next run), resolved or ignored."""
+        if status not in ("open", "retrying", "resolved", "ignored"):
+            raise ValueError(f"unknown error status {status!r}")
+        values: dict[str, Any] = {"status": status}
+        if status == "retrying":
+            values["next_retry_at"] = utcnow()
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.update(record_errors).where(record_errors.c.id == error_id).values(**values)
+            )
+        return await self.error(error_id)
 
     # --- audit --------------------------------------------------------------------------
 

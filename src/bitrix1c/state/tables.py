@@ -106,6 +106,25 @@ inbox = sa.Table(
     sa.Index(None, "status", "received_at"),
 )
 
+# Conditions that need a person; one alert when opened, one when resolved.
+incidents = sa.Table(
+    "incidents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(200), nullable=False),  # kind:subject
+    sa.Column("kind", sa.String(40), nullable=False),  # auth, unreachable, drift, …
+    sa.Column("subject", sa.String(150), nullable=False),  # bitrix24, 1c:trade, flow name
+    sa.Column("status", sa.String(20), nullable=False),  # open, resolved
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("hint", sa.Text, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("opened_at", Timestamp, nullable=False),
+    sa.Column("last_seen", Timestamp, nullable=False),
+    sa.Column("notified", sa.Boolean, nullable=False),
+    sa.Column("resolved_at", Timestamp, nullable=True),
+    sa.Index(None, "key", "status"),
+)
+
 # Every write to either system.
 audit = sa.Table(
     "audit",
@@ -120,4 +139,42 @@ audit = sa.Table(
     sa.Column("before", Json, nullable=True),
     sa.Column("after", Json, nullable=True),
     sa.Index(None, "entity", "record_id"),
+)
+
+# OAuth tokens of each Bitrix24 portal the application is installed on (bitrix24/auth.py).
+bitrix24_auth = sa.Table(
+    "bitrix24_auth",
+    metadata,
+    sa.Column("member_id", sa.String(64), primary_key=True),
+    sa.Column("domain", sa.String(255), nullable=False),
+    sa.Column("access_token", sa.Text, nullable=False),
+    sa.Column("refresh_token", sa.Text, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.Column("client_endpoint", sa.String(500), nullable=False),
+    sa.Column("server_endpoint", sa.String(500), nullable=False),
+    sa.Column("scope", sa.Text, nullable=True),
+    sa.Column("application_token", sa.String(100), nullable=True),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Index(None, "domain"),
+)
+
+# Matches a person has to decide: ambiguous keys and look-alike companies (state/review.py).
+review = sa.Table(
+    "review",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("entity", sa.String(40), nullable=False),  # counterparty
+    sa.Column("onec_base", sa.String(100), nullable=False),
+    sa.Column("onec_ref", sa.String(36), nullable=False),
+    sa.Column("label", sa.Text, nullable=False),  # name and INN, as people recognize it
+    sa.Column("reason", sa.String(20), nullable=False),  # ambiguous, suggested
+    sa.Column("candidates", Json, nullable=False),  # [{company_id, score, reason, title}]
+    sa.Column("payload_hash", sa.String(64), nullable=True),
+    sa.Column("status", sa.String(20), nullable=False),  # open, link, create, ignore, resolved
+    sa.Column("company_id", sa.Integer, nullable=True),  # the decision "link to company X"
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Column("decided_at", Timestamp, nullable=True),
+    sa.UniqueConstraint("entity", "onec_base", "onec_ref"),
+    sa.Index(None, "status"),
 )

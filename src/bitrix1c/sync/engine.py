@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
 from bitrix1c.errors import Bitrix1cError, RecordError
+from bitrix1c.monitor import metrics
 from bitrix1c.state.store import RunSummary, Store
 
 log = structlog.get_logger(__name__)
@@ -85,12 +87,15 @@ async def run_flow(
     trigger: str,
     dry_run: bool = False,
     progress: Progress | None = None,
+    watch: RunWatcher | None = None,
 ) -> tuple[RunSummary, str, str | None]:
     """Run ``body`` as one logged run; return (summary, status, message).
 
-    A failure that stops the flow is recorded on the run and re-raised, so the caller
-    (CLI, scheduler) can report it; record errors are already counted inside.
+    A failure that stops the flow is recorded on the run, handed to ``watch`` (alerts) and
+    re-raised, so the caller (CLI, scheduler) can report it; record errors are already
+    counted inside.
     """
+    started = time.monotonic()
     run_id = await store.start_run(flow, trigger, dry_run=dry_run)
     ctx = RunContext(store, flow, run_id, dry_run=dry_run, progress=progress or _no_progress)
     log.info("run.started", flow=flow, run=run_id, trigger=trigger, dry_run=dry_run)
@@ -100,6 +105,9 @@ async def run_flow(
         summary = ctx.summary()
         await store.finish_run(run_id, summary, "failed", f"{type(exc).__name__}: {exc}")
         log.error("run.failed", flow=flow, run=run_id, error=type(exc).__name__, message=str(exc))
+        metrics.observe_run(flow, "failed", summary, time.monotonic() - started)
+        if watch is not None:
+            await watch.failed(flow, exc)
         raise
     except BaseException as exc:
         await store.finish_run(run_id, ctx.summary(), "failed", f"{type(exc).__name__}: {exc}")
@@ -108,4 +116,16 @@ async def run_flow(
     status = "partial" if summary.failed else "ok"
     await store.finish_run(run_id, summary, status)
     log.info("run.finished", flow=flow, run=run_id, status=status, **summary.as_dict())
+    if not dry_run:
+        metrics.observe_run(flow, status, summary, time.monotonic() - started)
+    if watch is not None:
+        await watch.finished(flow, summary)
     return summary, status, None
+
+
+class RunWatcher(Protocol):
+    """Told about every run's end (the alerting side implements it)."""
+
+    async def failed(self, flow: str, error: Bitrix1cError) -> None: ...
+
+    async def finished(self, flow: str, summary: RunSummary) -> None: ...

@@ -1,22 +1,38 @@
-"""The service's web side: /healthz, a JSON API and a first status page.
+"""The service's web side: dashboard (RU/EN, login), JSON API, /metrics, /healthz, hooks.
 
-The full dashboard with login, charts and error handling is a later step; this page lists
-the recent runs and the open record errors, server-rendered, no JavaScript.
+Everything except /healthz and the hooks (which carry their own tokens) needs a login:
+a session cookie from the login form, or HTTP Basic for scripts and Prometheus.
 """
 
 from __future__ import annotations
 
-from html import escape
+import json
+import secrets
+from collections.abc import Callable, Sequence
+from importlib.resources import files
 from typing import Any
+from urllib.parse import parse_qs
 
 import sqlalchemy as sa
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse
-from starlette.routing import Route
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.templating import Jinja2Templates
 
 from bitrix1c import __version__
+from bitrix1c.monitor import metrics
+from bitrix1c.monitor.alerts import incidents_of
+from bitrix1c.settings import WebSettings
 from bitrix1c.state.store import Run, Store
+from bitrix1c.web import dashboard
+from bitrix1c.web.auth import Credentials, LoginRequired
+from bitrix1c.web.charts import stacked_bars
+from bitrix1c.web.i18n import language, translator
+
+ERROR_ACTIONS = {"retry": "retrying", "resolve": "resolved", "ignore": "ignored"}
 
 
 def _run_json(run: Run) -> dict[str, Any]:
@@ -33,8 +49,40 @@ def _run_json(run: Run) -> dict[str, Any]:
     }
 
 
-def create_app(store: Store, *, title: str = "bitrix1c") -> Starlette:
+async def _form(request: Request) -> dict[str, str]:
+    # Our forms are plain urlencoded; no multipart parser needed.
+    body = (await request.body()).decode("utf-8", "replace")
+    return {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
+
+
+def create_app(
+    store: Store,
+    *,
+    web: WebSettings | None = None,
+    flows: Sequence[str] = ("counterparties",),
+    systems_of: Callable[[str], list[str]] = lambda flow: [],
+    live: dashboard.HealthProbe | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
+) -> Starlette:
     """The ASGI app of the service, reading from ``store``."""
+    web = web or WebSettings()
+    credentials = Credentials(
+        web.username, web.password_hash.get_secret_value() if web.password_hash else None
+    )
+    templates = Jinja2Templates(directory=str(files("bitrix1c.web") / "templates"))
+
+    def page(request: Request, name: str, **context: Any) -> HTMLResponse:
+        lang = language(request)
+        response = templates.TemplateResponse(
+            request,
+            name,
+            {"lang": lang, "t": translator(lang), "user": request.session.get("user"), **context},
+        )
+        if request.query_params.get("lang") == lang:
+            response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
+        return response
+
+    # --- open --------------------------------------------------------------------------
 
     async def healthz(request: Request) -> JSONResponse:
         try:
@@ -46,72 +94,126 @@ def create_app(store: Store, *, title: str = "bitrix1c") -> Starlette:
             )
         return JSONResponse({"status": "ok", "version": __version__})
 
+    async def login(request: Request) -> Response:
+        next_url = request.query_params.get("next", "/")
+        if request.method == "GET":
+            return page(request, "login.html", next=next_url, failed=False)
+        form = await _form(request)
+        next_url = form.get("next") or "/"
+        if not next_url.startswith("/") or next_url.startswith("//"):
+            next_url = "/"  # never redirect off-site
+        if credentials.check(form.get("username", ""), form.get("password", "")):
+            request.session["user"] = credentials.username
+            return RedirectResponse(next_url, status_code=303)
+        return page(request, "login.html", next=next_url, failed=True)
+
+    async def logout(request: Request) -> Response:
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    # --- dashboard ----------------------------------------------------------------------
+
+    async def index(request: Request) -> HTMLResponse:
+        data = await dashboard.overview(store, list(flows), systems_of, live)
+        t = translator(language(request))
+        ok, failed = t["synced"], t["failed"]
+        charts = {
+            panel.flow: {
+                "hour": stacked_bars(panel.per_hour, ok_label=ok, failed_label=failed),
+                "day": stacked_bars(panel.per_day, ok_label=ok, failed_label=failed),
+            }
+            for panel in data.flows
+        }
+        return page(request, "overview.html", o=data, charts=charts)
+
+    async def errors_page(request: Request) -> HTMLResponse:
+        status = request.query_params.get("status", "open")
+        errors = await store.errors(status=None if status == "all" else status, limit=500)
+        return page(request, "errors.html", errors=errors, status=status)
+
+    async def error_page(request: Request) -> Response:
+        error_id = int(request.path_params["error_id"])
+        if request.method == "POST":
+            action = (await _form(request)).get("action", "")
+            if action in ERROR_ACTIONS:
+                await store.set_error_status(error_id, ERROR_ACTIONS[action])
+            return RedirectResponse(f"/errors/{error_id}", status_code=303)
+        error = await store.error(error_id)
+        if error is None:
+            return HTMLResponse("no such record error", status_code=404)
+        payload = json.dumps(error.payload, ensure_ascii=False, indent=2, default=str)
+        return page(request, "error.html", e=error, payload=payload)
+
+    async def runs_page(request: Request) -> HTMLResponse:
+        return page(request, "runs.html", runs=await store.recent_runs(limit=200))
+
+    # --- JSON API -----------------------------------------------------------------------
+
     async def api_runs(request: Request) -> JSONResponse:
         limit = min(int(request.query_params.get("limit", "50")), 500)
-        runs = await store.recent_runs(limit=limit, flow=request.query_params.get("flow"))
-        return JSONResponse({"runs": [_run_json(r) for r in runs]})
+        found = await store.recent_runs(limit=limit, flow=request.query_params.get("flow"))
+        return JSONResponse({"runs": [_run_json(r) for r in found]})
 
     async def api_errors(request: Request) -> JSONResponse:
         status = request.query_params.get("status", "open")
         errors = await store.errors(status=None if status == "all" else status)
-        return JSONResponse(
-            {
-                "errors": [
-                    {
-                        "id": e.id,
-                        "flow": e.flow,
-                        "record": e.record_key,
-                        "bitrix24": e.b24_key,
-                        "class": e.error_class,
-                        "message": e.message,
-                        "hint": e.hint,
-                        "status": e.status,
-                        "attempts": e.attempts,
-                        "first_seen": e.first_seen.isoformat(),
-                        "last_seen": e.last_seen.isoformat(),
-                    }
-                    for e in errors
-                ]
-            }
-        )
+        return JSONResponse({"errors": [e.as_dict() for e in errors]})
 
-    async def index(request: Request) -> HTMLResponse:
-        runs = await store.recent_runs(limit=20)
-        errors = await store.errors(limit=50)
-        run_rows = "".join(
-            f"<tr><td>{r.id}</td><td>{escape(r.flow)}</td><td>{escape(r.status)}</td>"
-            f"<td>{r.started_at:%Y-%m-%d %H:%M:%S}</td><td>{r.summary.read}</td>"
-            f"<td>{r.summary.created}</td><td>{r.summary.updated}</td>"
-            f"<td>{r.summary.skipped}</td><td>{r.summary.failed}</td>"
-            f"<td>{escape(r.message or '')}</td></tr>"
-            for r in runs
-        )
-        error_rows = "".join(
-            f"<tr><td>{escape(e.flow)}</td><td>{escape(e.record_key)}</td>"
-            f"<td>{escape(e.message)}</td><td>{escape(e.hint)}</td><td>{e.attempts}</td></tr>"
-            for e in errors
-        )
-        page = f"""<!doctype html><html lang="ru"><head><meta charset="utf-8">
-<title>{escape(title)}</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;font-size:14px}}</style></head><body>
-<h1>{escape(title)}</h1>
-<h2>Запуски / Runs</h2>
-<table><tr><th>#</th><th>flow</th><th>status</th><th>started (UTC)</th><th>read</th>
-<th>created</th><th>updated</th><th>skipped</th><th>failed</th><th>message</th></tr>
-{run_rows or '<tr><td colspan="10">no runs yet</td></tr>'}</table>
-<h2>Ошибки / Open errors ({len(errors)})</h2>
-<table><tr><th>flow</th><th>record</th><th>what happened</th><th>what to do</th><th>seen</th></tr>
-{error_rows or '<tr><td colspan="5">none</td></tr>'}</table>
-<p><a href="/api/runs">/api/runs</a> · <a href="/api/errors">/api/errors</a> ·
-<a href="/healthz">/healthz</a></p></body></html>"""
-        return HTMLResponse(page)
+    async def api_error(request: Request) -> JSONResponse:
+        error = await store.error(int(request.path_params["error_id"]))
+        if error is None:
+            return JSONResponse({"error": "no such record error"}, status_code=404)
+        return JSONResponse(error.as_dict())
 
+    async def api_error_action(request: Request) -> JSONResponse:
+        action = request.path_params["action"]
+        if action not in ERROR_ACTIONS:
+            return JSONResponse(
+                {"error": f"unknown action {action!r}; use {', '.join(ERROR_ACTIONS)}"},
+                status_code=400,
+            )
+        error = await store.set_error_status(
+            int(request.path_params["error_id"]), ERROR_ACTIONS[action]
+        )
+        if error is None:
+            return JSONResponse({"error": "no such record error"}, status_code=404)
+        return JSONResponse(error.as_dict())
+
+    async def api_incidents(request: Request) -> JSONResponse:
+        status = request.query_params.get("status", "open")
+        found = await incidents_of(store, None if status == "all" else status)
+        return JSONResponse({"incidents": [i.as_dict() for i in found]})
+
+    async def prometheus(request: Request) -> Response:
+        body, content_type = await metrics.exposition(store)
+        return Response(body, media_type=content_type)
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz),
+        Route("/login", login, methods=["GET", "POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/", index),
+        Route("/errors", errors_page),
+        Route("/errors/{error_id:int}", error_page, methods=["GET", "POST"]),
+        Route("/runs", runs_page),
+        Route("/api/runs", api_runs),
+        Route("/api/errors", api_errors),
+        Route("/api/errors/{error_id:int}", api_error),
+        Route("/api/errors/{error_id:int}/{action}", api_error_action, methods=["POST"]),
+        Route("/api/incidents", api_incidents),
+        Route("/metrics", prometheus),
+        *extra_routes,
+    ]
+    secret = web.session_secret.get_secret_value() if web.session_secret else None
     return Starlette(
-        routes=[
-            Route("/", index),
-            Route("/healthz", healthz),
-            Route("/api/runs", api_runs),
-            Route("/api/errors", api_errors),
-        ]
+        routes=routes,
+        middleware=[
+            Middleware(
+                SessionMiddleware,
+                secret_key=secret or secrets.token_urlsafe(32),
+                session_cookie="bitrix1c_session",
+                same_site="lax",
+            ),
+            Middleware(LoginRequired, credentials=credentials),
+        ],
     )

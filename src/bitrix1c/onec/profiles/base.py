@@ -3,11 +3,97 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from bitrix1c.domain.counterparty import Counterparty, CounterpartyKind
 from bitrix1c.domain.phones import normalize_email, to_e164
+
+if TYPE_CHECKING:
+    from bitrix1c.onec.profiles.overrides import ConceptOverride
+
+# The concepts a profile names (onec.md §1.13). Flows ask for them by these keys.
+CONCEPTS = (
+    "counterparty",
+    "partner",
+    "contact_person",
+    "organization",
+    "item",
+    "unit",
+    "price_type",
+    "prices",
+    "warehouse",
+    "stock",
+    "customer_order",
+    "invoice",
+    "bank_receipt",
+    "cash_receipt",
+    "shipment",
+    "act",
+    "tax_invoice",
+    "settlements",
+)
+
+
+_RECORD_SET_PREFIXES = ("AccumulationRegister_", "AccountingRegister_")
+
+
+@dataclass(frozen=True)
+class Concept:
+    """Where one concept lives: an entity set and the property behind each role.
+
+    ``fields`` maps a role (``inn``, ``order_link``…) to an OData property; a column of a
+    tabular section is written ``Товары/Цена``. ``function`` names the virtual table a
+    register is read through (``SliceLast``, ``Balance``, ``Turnovers``). ``extra`` lists
+    customer-added properties (``КР_Сегмент``) read along with the standard ones.
+    """
+
+    entity_set: str
+    fields: Mapping[str, str] = field(default_factory=dict, hash=False)
+    function: str | None = None
+    extra: tuple[str, ...] = ()
+
+    def __getitem__(self, role: str) -> str:
+        try:
+            return self.fields[role]
+        except KeyError:
+            raise KeyError(f"{self.entity_set} has no role {role!r}") from None
+
+    def get(self, role: str) -> str | None:
+        return self.fields.get(role)
+
+    def needed(self) -> list[str]:
+        """Properties (and ``/Function``) that must exist in ``$metadata``."""
+        names = [*self.fields.values(), *self.extra]
+        if self.function:
+            names.append(f"/{self.function}")
+        return list(dict.fromkeys(names))
+
+    @property
+    def records(self) -> str:
+        """The set whose rows carry the fields: ``…_RecordType`` for a register whose
+        virtual tables are bound to the record-set type (accumulation, accounting)."""
+        if self.entity_set.startswith(_RECORD_SET_PREFIXES) and not self.entity_set.endswith(
+            "_RecordType"
+        ):
+            return f"{self.entity_set}_RecordType"
+        return self.entity_set
+
+    def needed_by_set(self) -> dict[str, list[str]]:
+        """:meth:`needed`, split by the entity set each name belongs to."""
+        fields = [n for n in self.needed() if not n.startswith("/")]
+        out = {self.records: fields}
+        if self.function:
+            out.setdefault(self.entity_set, []).append(f"/{self.function}")
+        return out
+
+    def overridden(self, override: ConceptOverride) -> Concept:
+        return replace(
+            self,
+            entity_set=override.entity_set or self.entity_set,
+            fields={**self.fields, **override.fields},
+            extra=(*self.extra, *override.extra_fields),
+        )
 
 
 @dataclass(frozen=True)
@@ -78,3 +164,31 @@ class Profile:
     name: str
     title: str
     counterparty: CounterpartyFields
+    concepts: Mapping[str, Concept] = field(default_factory=dict, hash=False)
+
+    def concept(self, name: str) -> Concept:
+        """The concept called ``name``; KeyError when this configuration has none."""
+        try:
+            return self.concepts[name]
+        except KeyError:
+            raise KeyError(f"profile {self.name} has no {name!r}") from None
+
+    def needed(self) -> dict[str, list[str]]:
+        """``{entity_set: [property, …]}`` for drift detection against ``$metadata``."""
+        out: dict[str, list[str]] = {self.counterparty.entity_set: self.counterparty.select()}
+        for concept in self.concepts.values():
+            for entity_set, wanted in concept.needed_by_set().items():
+                names = out.setdefault(entity_set, [])
+                names += [n for n in wanted if n not in names]
+        return out
+
+    def with_overrides(self, overrides: Mapping[str, ConceptOverride]) -> Profile:
+        """This profile with a customized base's entity sets and fields (YAML overrides)."""
+        unknown = sorted(set(overrides) - set(self.concepts))
+        if unknown:
+            raise KeyError(f"profile {self.name} has no concept {', '.join(unknown)}")
+        concepts = {
+            name: concept.overridden(overrides[name]) if name in overrides else concept
+            for name, concept in self.concepts.items()
+        }
+        return replace(self, concepts=concepts)

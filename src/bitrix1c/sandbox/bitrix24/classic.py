@@ -113,6 +113,33 @@ class ClassicEntity:
         self.spec = spec
         self.table = spec.name
         self.defs = spec.by_name()
+        self.noun = spec.name.capitalize()
+
+    # -- hooks for entities with more rules (deals) ---------------------------------------
+    def defaults(self, user_id: int, stamp: str) -> dict[str, Any]:
+        """A new record before the caller's fields are applied."""
+        return _defaults(self.spec, user_id, stamp)
+
+    def validate(self, fields: dict[str, Any], *, adding: bool) -> None:
+        """Reject invalid input before anything is written."""
+        if self.spec is not COMPANY:
+            return
+        if (adding or "TITLE" in fields) and not str(fields.get("TITLE") or "").strip():
+            raise crm_error(_TITLE_REQUIRED)
+
+    def prepare(
+        self, record_id: int | None, data: dict[str, Any], fields: dict[str, Any], ctx: Context
+    ) -> None:
+        """Derive dependent values before saving (``record_id`` is ``None`` on add)."""
+
+    def forget(self, record_id: int) -> None:
+        """Cascade clean-up after a delete."""
+        self.store.delete_owner_multi(self.table, record_id)
+        links.forget_entity(self.store, self.spec.entity_type_id, record_id)
+
+    def render_item(self, record_id: int, data: dict[str, Any], names: list[str]) -> dict[str, Any]:
+        """Wire form of one record."""
+        return render(record_id, data, names)
 
     # -- helpers ----------------------------------------------------------------------
     def exists(self, record_id: int) -> bool:
@@ -198,11 +225,11 @@ class ClassicEntity:
             and php_truthy(options.get("IMPORT"))
             and str(options.get("IMPORT")).upper() != "N"
         )
-        if self.spec is COMPANY and not str(fields.get("TITLE") or "").strip():
-            raise crm_error(_TITLE_REQUIRED)
-        data = _defaults(self.spec, ctx.user_id, now_iso())
+        self.validate(fields, adding=True)
+        data = self.defaults(ctx.user_id, now_iso())
         self._apply_scalars(data, fields, import_mode)
         data.update(user_field_updates(self.table, self.store, fields))
+        self.prepare(None, data, fields, ctx)
         with self.store.transaction():
             record_id = self.store.insert(self.table, data)
             self._write_multi(record_id, fields, adding=True)
@@ -218,16 +245,11 @@ class ClassicEntity:
         with self.store.transaction():
             data = self.store.load(self.table, record_id)
             if data is None:
-                noun = "Company" if self.spec is COMPANY else "Contact"
-                raise crm_error(f"{noun} is not found")
-            if (
-                self.spec is COMPANY
-                and "TITLE" in fields
-                and not str(fields["TITLE"] or "").strip()
-            ):
-                raise crm_error(_TITLE_REQUIRED)
+                raise crm_error(f"{self.noun} is not found")
+            self.validate(fields, adding=False)
             self._apply_scalars(data, fields, import_mode=False)
             data.update(user_field_updates(self.table, self.store, fields))
+            self.prepare(record_id, data, fields, ctx)
             self._write_multi(record_id, fields, adding=False)
             self._refresh_flags(record_id, data)
             data["MODIFY_BY_ID"] = ctx.user_id
@@ -241,11 +263,9 @@ class ClassicEntity:
         record_id = id_param(params)
         with self.store.transaction():
             if not self.exists(record_id):
-                noun = "Company" if self.spec is COMPANY else "Contact"
-                raise crm_error(f"{noun} is not found")
+                raise crm_error(f"{self.noun} is not found")
             self.store.delete(self.table, record_id)
-            self.store.delete_owner_multi(self.table, record_id)
-            links.forget_entity(self.store, self.spec.entity_type_id, record_id)
+            self.forget(record_id)
         return {"result": True}
 
     def get(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -255,7 +275,7 @@ class ClassicEntity:
         if data is None:
             raise crm_error("Not found")
         names = self._all_scalar_names()
-        item = render(record_id, data, names)
+        item = self.render_item(record_id, data, names)
         self._attach_multi([item], [record_id], list(MULTI_FIELDS))
         return {"result": item}
 
@@ -266,7 +286,7 @@ class ClassicEntity:
         query = compiler.compile(get_ci(params, "filter"), get_ci(params, "order"))
         start = start_param(params)
         rows, page = fetch_page(self.store, self.table, query, start)
-        items = [render(rid, data, names) for rid, data in rows]
+        items = [self.render_item(rid, data, names) for rid, data in rows]
         if multi:
             self._attach_multi(items, [rid for rid, _ in rows], multi)
         return Page(items, page.total, page.next).reply()
@@ -274,8 +294,9 @@ class ClassicEntity:
     def fields(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
         """``crm.*.fields`` → field metadata incl. registered ``UF_*`` fields."""
         result = {f.name: f.describe() for f in self.spec.fields}
+        definitions = self.store.user_field_definitions(self.table)
         for name in self.store.user_fields(self.table):
-            result[name] = user_field_description(name)
+            result[name] = user_field_description(name, definitions.get(name))
         return {"result": result}
 
     # -- output -----------------------------------------------------------------------

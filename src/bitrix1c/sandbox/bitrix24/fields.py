@@ -17,7 +17,16 @@ Kind = Literal["pk", "int", "float", "datetime", "str"]
 
 MULTI_FIELDS: tuple[str, ...] = ("PHONE", "EMAIL", "WEB", "IM", "LINK")
 
-_INT_TYPES = {"integer", "user", "crm_lead", "crm_company", "crm_contact", "crm_entity"}
+_INT_TYPES = {
+    "integer",
+    "user",
+    "crm_lead",
+    "crm_company",
+    "crm_contact",
+    "crm_entity",
+    "crm_category",
+    "crm_quote",
+}
 
 
 @dataclass(frozen=True)
@@ -294,6 +303,100 @@ PRESET_FIELDS: list[FieldDef] = [
 ]
 
 
+DEAL_FIELDS: list[FieldDef] = [
+    _f("ID", "integer", "O", "ID"),
+    _f("TITLE", "string", "", "Название"),
+    _f("TYPE_ID", "crm_status", "", "Тип", statusType="DEAL_TYPE"),
+    _f("CATEGORY_ID", "crm_category", "I", "Воронка"),
+    _f("STAGE_ID", "crm_status", "", "Стадия сделки", statusType="DEAL_STAGE"),
+    _f("STAGE_SEMANTIC_ID", "string", "O", "Группа стадии"),
+    _f("IS_NEW", "char", "O", "Новая сделка"),
+    _f("IS_RECURRING", "char", "", "Регулярная сделка"),
+    _f("IS_RETURN_CUSTOMER", "char", "", "Повторная сделка"),
+    _f("IS_REPEATED_APPROACH", "char", "", "Повторное обращение"),
+    _f("PROBABILITY", "integer", "", "Вероятность"),
+    _f("CURRENCY_ID", "crm_currency", "", "Валюта"),
+    _f("OPPORTUNITY", "double", "", "Сумма"),
+    _f("IS_MANUAL_OPPORTUNITY", "char", "", "IS_MANUAL_OPPORTUNITY"),
+    _f("TAX_VALUE", "double", "", "Ставка налога"),
+    _f("COMPANY_ID", "crm_company", "", "Компания", settings={"parentEntityTypeId": 4}),
+    _f("CONTACT_ID", "crm_contact", "", "Контакт", isDeprecated=True),
+    _f("CONTACT_IDS", "crm_contact", "M", "Контакты"),
+    _f("QUOTE_ID", "crm_quote", "O", "Предложение", settings={"parentEntityTypeId": 7}),
+    _f("BEGINDATE", "date", "", "Дата начала"),
+    _f("CLOSEDATE", "date", "", "Дата завершения"),
+    _f("OPENED", "char", "", "Доступна для всех"),
+    _f("CLOSED", "char", "", "Закрыта"),
+    _f("COMMENTS", "string", "", "Комментарий"),
+    _f("ASSIGNED_BY_ID", "user", "", "Ответственный"),
+    _f("CREATED_BY_ID", "user", "O", "Кем создана"),
+    _f("MODIFY_BY_ID", "user", "O", "Кем изменена"),
+    _f("MOVED_BY_ID", "user", "O", "MOVED_BY_ID"),
+    _f("DATE_CREATE", "datetime", "O", "Дата создания"),
+    _f("DATE_MODIFY", "datetime", "O", "Дата изменения"),
+    _f("MOVED_TIME", "datetime", "O", "MOVED_TIME"),
+    _f("SOURCE_ID", "crm_status", "", "Источник", statusType="SOURCE"),
+    _f("SOURCE_DESCRIPTION", "string", "", "Дополнительно об источнике"),
+    _f("LEAD_ID", "crm_lead", "O", "Лид", settings={"parentEntityTypeId": 1}),
+    _f("ADDITIONAL_INFO", "string", "", "Дополнительная информация"),
+    _f("LOCATION_ID", "location", "", "Местоположение"),
+    _f("ORIGINATOR_ID", "string", "", "Внешний источник"),
+    _f("ORIGIN_ID", "string", "", "Идентификатор элемента во внешнем источнике"),
+    *_utm(),
+    _f("LAST_ACTIVITY_TIME", "datetime", "O", "LAST_ACTIVITY_TIME"),
+    _f("LAST_ACTIVITY_BY", "user", "O", "LAST_ACTIVITY_BY"),
+]
+
+_DEAL_GET_ORDER = (
+    "ID", "TITLE", "TYPE_ID", "STAGE_ID", "PROBABILITY", "CURRENCY_ID", "OPPORTUNITY",
+    "IS_MANUAL_OPPORTUNITY", "TAX_VALUE", "LEAD_ID", "COMPANY_ID", "CONTACT_ID", "QUOTE_ID",
+    "BEGINDATE", "CLOSEDATE", "ASSIGNED_BY_ID", "CREATED_BY_ID", "MODIFY_BY_ID", "DATE_CREATE",
+    "DATE_MODIFY", "OPENED", "CLOSED", "COMMENTS", "ADDITIONAL_INFO", "LOCATION_ID", "CATEGORY_ID",
+    "STAGE_SEMANTIC_ID", "IS_NEW", "IS_RECURRING", "IS_RETURN_CUSTOMER", "IS_REPEATED_APPROACH",
+    "SOURCE_ID", "SOURCE_DESCRIPTION", "ORIGINATOR_ID", "ORIGIN_ID", "MOVED_BY_ID", "MOVED_TIME",
+    "LAST_ACTIVITY_TIME", "UTM_SOURCE", "UTM_MEDIUM", "UTM_CAMPAIGN", "UTM_CONTENT", "UTM_TERM",
+    "LAST_ACTIVITY_BY",
+)  # fmt: skip
+
+
+# Smart invoice (entityTypeId 31): crm.item-only, stored under the items' upper names.
+INVOICE_FIELDS: list[FieldDef] = [
+    _f("ID", "integer", "O", "ID"),
+    _f("TITLE", "string", "", "Название"),
+    _f("XML_ID", "string", "", "Внешний код"),
+    _f("ACCOUNT_NUMBER", "string", "", "Номер"),
+    _f("CREATED_TIME", "datetime", "O", "Когда создан"),
+    _f("UPDATED_TIME", "datetime", "O", "Когда обновлен"),
+    _f("CREATED_BY", "user", "O", "Кем создан"),
+    _f("UPDATED_BY", "user", "O", "Кем обновлен"),
+    _f("ASSIGNED_BY_ID", "user", "", "Ответственный"),
+    _f("OPENED", "boolean", "R", "Доступно для всех"),
+    _f("BEGINDATE", "date", "", "Дата выставления"),
+    _f("CLOSEDATE", "date", "", "Срок оплаты"),
+    _f("COMPANY_ID", "crm_company", "", "Компания", settings={"parentEntityTypeId": 4}),
+    _f("CONTACT_ID", "crm_contact", "", "Контакт", settings={"parentEntityTypeId": 3}),
+    _f("CATEGORY_ID", "crm_category", "", "Воронка"),
+    _f("MOVED_TIME", "datetime", "O", "Дата изменения стадии"),
+    _f("MOVED_BY", "user", "O", "Кем изменена стадия"),
+    _f("STAGE_ID", "crm_status", "", "Стадия"),
+    _f("PREVIOUS_STAGE_ID", "crm_status", "O", "Предыдущая стадия"),
+    _f("STAGE_SEMANTIC_ID", "string", "O", "Группа стадии"),
+    _f("SOURCE_ID", "crm_status", "", "Источник", statusType="SOURCE"),
+    _f("SOURCE_DESCRIPTION", "text", "", "Дополнительно об источнике"),
+    _f("CURRENCY_ID", "crm_currency", "", "Валюта"),
+    _f("IS_MANUAL_OPPORTUNITY", "boolean", "", "Ручной ввод суммы"),
+    _f("OPPORTUNITY", "double", "", "Сумма"),
+    _f("TAX_VALUE", "double", "", "Сумма налога"),
+    _f("MYCOMPANY_ID", "crm_company", "", "Реквизиты вашей компании"),
+    _f("COMMENTS", "string", "", "Комментарий"),
+    _f("ORIGINATOR_ID", "string", "", "Внешний источник"),
+    _f("ORIGIN_ID", "string", "", "Идентификатор элемента во внешнем источнике"),
+    _f("LAST_ACTIVITY_BY", "user", "O", "Автор последней активности"),
+    _f("LAST_ACTIVITY_TIME", "datetime", "O", "Последняя активность"),
+    _f("PARENT_ID_2", "crm_entity", "", "Сделка", settings={"parentEntityTypeId": 2}),
+]
+
+
 @dataclass(frozen=True)
 class EntitySpec:
     """Static description of one emulated entity type."""
@@ -336,27 +439,50 @@ COMPANY = EntitySpec(
 CONTACT = EntitySpec("contact", 3, tuple(CONTACT_FIELDS), has_multi=True)
 REQUISITE = EntitySpec("requisite", 8, tuple(REQUISITE_FIELDS), has_multi=False)
 PRESET = EntitySpec("preset", 0, tuple(PRESET_FIELDS), has_multi=False)
+DEAL = EntitySpec("deal", 2, tuple(DEAL_FIELDS), has_multi=False, get_order=_DEAL_GET_ORDER)
+INVOICE = EntitySpec("smart_invoice", 31, tuple(INVOICE_FIELDS), has_multi=False)
 
 
-def user_field_description(name: str) -> dict[str, Any]:
-    """``crm.*.fields`` entry for an auto-registered ``UF_CRM_*`` string field."""
-    return {
-        "type": "string",
-        "isRequired": False,
+def user_field_description(name: str, definition: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``crm.*.fields`` entry for a ``UF_CRM_*`` field.
+
+    ``definition`` is the stored ``*.userfield.add`` record; without it the field
+    was registered on first use and is described as a plain string field.
+    """
+    if definition is None:
+        return {
+            "type": "string",
+            "isRequired": False,
+            "isReadOnly": False,
+            "isImmutable": False,
+            "isMultiple": False,
+            "isDynamic": True,
+            "title": name,
+            "listLabel": name,
+            "formLabel": name,
+            "filterLabel": name,
+            "settings": {
+                "SIZE": 20,
+                "ROWS": 1,
+                "REGEXP": "",
+                "MIN_LENGTH": 0,
+                "MAX_LENGTH": 0,
+                "DEFAULT_VALUE": "",
+            },
+        }
+    info: dict[str, Any] = {
+        "type": definition.get("USER_TYPE_ID") or "string",
+        "isRequired": definition.get("MANDATORY") == "Y",
         "isReadOnly": False,
         "isImmutable": False,
-        "isMultiple": False,
+        "isMultiple": definition.get("MULTIPLE") == "Y",
         "isDynamic": True,
         "title": name,
-        "listLabel": name,
-        "formLabel": name,
-        "filterLabel": name,
-        "settings": {
-            "SIZE": 20,
-            "ROWS": 1,
-            "REGEXP": "",
-            "MIN_LENGTH": 0,
-            "MAX_LENGTH": 0,
-            "DEFAULT_VALUE": "",
-        },
+        "listLabel": definition.get("LIST_COLUMN_LABEL") or name,
+        "formLabel": definition.get("EDIT_FORM_LABEL") or name,
+        "filterLabel": definition.get("LIST_FILTER_LABEL") or name,
+        "settings": definition.get("SETTINGS") or {},
     }
+    if definition.get("LIST"):
+        info["items"] = [{"ID": i["ID"], "VALUE": i["VALUE"]} for i in definition["LIST"]]
+    return info

@@ -179,8 +179,33 @@ def forget_entity(store: Store, entity_type_id: int, entity_id: int) -> None:
             store.execute("DELETE FROM company_contact WHERE contact_id = ?", (entity_id,))
             for company_id in companies:
                 _ensure_company_primary(store, company_id)
+            _forget_deal_contact(store, entity_id)
         store.execute(
             "DELETE FROM requisite WHERE json_extract(data, '$.ENTITY_TYPE_ID') = ? "
             "AND json_extract(data, '$.ENTITY_ID') = ?",
             (entity_type_id, entity_id),
         )
+
+
+def _forget_deal_contact(store: Store, contact_id: int) -> None:
+    """A deleted contact leaves the deals it was bound to; the next one becomes primary."""
+    deals = [
+        int(r[0])
+        for r in store.query("SELECT deal_id FROM deal_contact WHERE contact_id = ?", (contact_id,))
+    ]
+    store.execute("DELETE FROM deal_contact WHERE contact_id = ?", (contact_id,))
+    for deal_id in deals:
+        rows = store.query(
+            "SELECT contact_id, is_primary FROM deal_contact WHERE deal_id = ? "
+            "ORDER BY is_primary DESC, sort, contact_id",
+            (deal_id,),
+        )
+        if rows and rows[0][1] != "Y":
+            store.execute(
+                "UPDATE deal_contact SET is_primary = 'Y' WHERE deal_id = ? AND contact_id = ?",
+                (deal_id, rows[0][0]),
+            )
+        data = store.load("deal", deal_id)
+        if data is not None:
+            data["CONTACT_ID"] = int(rows[0][0]) if rows else None
+            store.save("deal", deal_id, data)

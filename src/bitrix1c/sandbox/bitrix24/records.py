@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import crm_error
@@ -19,9 +19,12 @@ UF_NAME = re.compile(r"^UF_CRM_[A-Z0-9_]+$")
 
 @dataclass
 class Context:
-    """Who is calling: the acting user (webhook owner) of the request."""
+    """Who is calling: the acting user and, for OAuth calls, the application."""
 
     user_id: int
+    client_id: str | None = None  # None → incoming webhook
+    # Events a handler raises beyond the add/update/delete one of its method.
+    raised: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 @dataclass
@@ -116,7 +119,8 @@ def user_field_updates(entity: str, store: Store, fields: dict[str, Any]) -> dic
     updates: dict[str, Any] = {}
     for key, value in fields.items():
         if isinstance(key, str) and UF_NAME.match(key):
-            store.register_user_field(entity, key)
+            if not store.register_user_field(entity, key):
+                continue
             if isinstance(value, list):
                 updates[key] = [to_text(v) for v in value]
             else:

@@ -201,8 +201,9 @@ class Requisites:
     def fields(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
         """Field metadata."""
         result = {f.name: f.describe() for f in REQUISITE.fields}
+        definitions = self.store.user_field_definitions("requisite")
         for name in self.store.user_fields("requisite"):
-            result[name] = user_field_description(name)
+            result[name] = user_field_description(name, definitions.get(name))
         return {"result": result}
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-ENTITY_TABLES = ("company", "contact", "requisite", "preset")
+ENTITY_TABLES = ("company", "contact", "requisite", "preset", "deal", "smart_invoice")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -26,6 +26,20 @@ CREATE TABLE IF NOT EXISTS company (id INTEGER PRIMARY KEY AUTOINCREMENT, data T
 CREATE TABLE IF NOT EXISTS contact (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS requisite (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS preset (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deal (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS smart_invoice (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deal_contact (
+    deal_id INTEGER NOT NULL, contact_id INTEGER NOT NULL, sort INTEGER NOT NULL,
+    role_id INTEGER NOT NULL DEFAULT 0, is_primary TEXT NOT NULL,
+    PRIMARY KEY (deal_id, contact_id)
+);
+CREATE TABLE IF NOT EXISTS productrow (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, owner_type TEXT NOT NULL, owner_id INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS productrow_owner ON productrow (owner_type, owner_id);
 CREATE TABLE IF NOT EXISTS fm (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     entity TEXT NOT NULL, entity_id INTEGER NOT NULL,
@@ -42,9 +56,14 @@ CREATE TABLE IF NOT EXISTS company_contact (
 CREATE INDEX IF NOT EXISTS company_contact_contact ON company_contact (contact_id);
 CREATE TABLE IF NOT EXISTS user_field (entity TEXT NOT NULL, name TEXT NOT NULL,
     PRIMARY KEY (entity, name));
+CREATE TABLE IF NOT EXISTS user_field_def (id INTEGER PRIMARY KEY AUTOINCREMENT,
+    entity TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL, UNIQUE (entity, name));
+CREATE TABLE IF NOT EXISTS user_field_deleted (entity TEXT NOT NULL, name TEXT NOT NULL,
+    PRIMARY KEY (entity, name));
 CREATE INDEX IF NOT EXISTS requisite_inn ON requisite (json_extract(data, '$.RQ_INN'));
 CREATE INDEX IF NOT EXISTS requisite_owner ON requisite (json_extract(data, '$.ENTITY_ID'));
 CREATE INDEX IF NOT EXISTS company_origin ON company (ulower(json_extract(data, '$.ORIGIN_ID')));
+CREATE INDEX IF NOT EXISTS deal_origin ON deal (ulower(json_extract(data, '$.ORIGIN_ID')));
 CREATE INDEX IF NOT EXISTS contact_origin ON contact (ulower(json_extract(data, '$.ORIGIN_ID')));
 CREATE INDEX IF NOT EXISTS requisite_xml_ci ON requisite (ulower(json_extract(data, '$.XML_ID')));
 """
@@ -198,11 +217,45 @@ class Store:
         rows = self.query("SELECT name FROM user_field WHERE entity = ? ORDER BY rowid", (entity,))
         return [str(r[0]) for r in rows]
 
-    def register_user_field(self, entity: str, name: str) -> None:
-        """Remember a ``UF_*`` field name for an entity."""
-        self.execute(
-            "INSERT OR IGNORE INTO user_field (entity, name) VALUES (?, ?)", (entity, name)
+    def register_user_field(self, entity: str, name: str) -> bool:
+        """Remember a ``UF_*`` field name for an entity; ``False`` if it was deleted.
+
+        A field removed through ``*.userfield.delete`` stays unknown: later writes
+        of it are ignored like any unknown key.
+        """
+        with self.lock:
+            if self.query(
+                "SELECT 1 FROM user_field_deleted WHERE entity = ? AND name = ?", (entity, name)
+            ):
+                return False
+            self.execute(
+                "INSERT OR IGNORE INTO user_field (entity, name) VALUES (?, ?)", (entity, name)
+            )
+            return True
+
+    def restore_user_field(self, entity: str, name: str) -> None:
+        """Make a (re-)created field known again."""
+        with self.lock:
+            self.execute(
+                "DELETE FROM user_field_deleted WHERE entity = ? AND name = ?", (entity, name)
+            )
+            self.register_user_field(entity, name)
+
+    def drop_user_field(self, entity: str, name: str) -> None:
+        """Forget a field: no longer listed, selected or written."""
+        with self.lock:
+            self.execute("DELETE FROM user_field WHERE entity = ? AND name = ?", (entity, name))
+            self.execute(
+                "INSERT OR IGNORE INTO user_field_deleted (entity, name) VALUES (?, ?)",
+                (entity, name),
+            )
+
+    def user_field_definitions(self, entity: str) -> dict[str, dict[str, Any]]:
+        """Definitions created with ``*.userfield.add``, by field name."""
+        rows = self.query(
+            "SELECT name, data FROM user_field_def WHERE entity = ? ORDER BY id", (entity,)
         )
+        return {str(name): json.loads(data) for name, data in rows}
 
 
 class _Transaction:

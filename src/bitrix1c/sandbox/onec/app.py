@@ -5,10 +5,12 @@ publication); a missing or wrong login gets ``401`` with
 ``WWW-Authenticate: Basic realm="1C:Enterprise 8.3"``.  JSON is produced for
 ``$format=json`` or ``Accept: application/json``, Atom XML otherwise.  ``Location`` of a
 ``201`` carries the raw UTF-8 URL with Cyrillic letters, as real 1C sends it.
+``GET|POST /_sandbox/faults`` reads / changes fault injection (see :mod:`.faults`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -32,9 +34,11 @@ from .errors import (
     ODataError,
 )
 from .evaluate import Compiler
+from .faults import LOCK_MESSAGE, html_page
 from .metadata import edmx_for, service_document_atom, service_document_json
 from .options import Projection, QueryOptions, execute, parse_query_string
 from .query import parse_expression
+from .registers import ACCUMULATION_FUNCTIONS, result_definition, virtual_table
 from .resources import Resource, parse_key, parse_resource, slice_table
 from .schema import EntitySetDef
 
@@ -176,6 +180,8 @@ class _Handler:
         if rest:
             if len(rest) != 1:
                 raise ODataError.segment_not_found(rest[1])
+            if rest[0].split("(", 1)[0] in ACCUMULATION_FUNCTIONS:
+                return self.register_table(definition, rest[0], opts)
             rows = slice_table(
                 definition,
                 rest[0],
@@ -208,6 +214,35 @@ class _Handler:
             body["odata.metadata"] = f"{self.root}/$metadata#{definition.name}"
         if count is not None:
             body["odata.count"] = str(count)
+        body["value"] = [projection.apply(row) for row in page]
+        return _json(body)
+
+    def register_table(
+        self, definition: EntitySetDef, segment: str, opts: QueryOptions
+    ) -> Response:
+        """``AccumulationRegister_X/Balance(…)`` and ``/Turnovers(…)``."""
+        records_def = self.schema.sets.get(definition.records_of or "", definition)
+        if not records_def.is_register_records:
+            raise ODataError(400, "6", "Метод не найден")
+        rows = virtual_table(
+            records_def,
+            segment,
+            self.params,
+            self.base.rows(records_def.name),
+            lambda text: Compiler(self.schema, self.lookup, "Condition").predicate(
+                parse_expression(text, "Condition"), records_def
+            ),
+        )
+        result = result_definition(records_def, segment, rows)
+        page, total = execute(
+            self.schema, self.lookup, result, opts, lambda: rows, lambda spec, build: build(rows)
+        )
+        projection = Projection(self.schema, self.lookup, result, opts.select, [])
+        body: dict[str, Any] = {}
+        if opts.metadata != "none":
+            body["odata.metadata"] = f"{self.root}/$metadata#{result.name}"
+        if opts.inlinecount:
+            body["odata.count"] = str(total)
         body["value"] = [projection.apply(row) for row in page]
         return _json(body)
 
@@ -348,15 +383,46 @@ def create_app(bases: Mapping[str, OneCBase]) -> Starlette:
         base = by_name.get(request.path_params["base"])
         if base is None:
             return Response(b"Not Found", 404, media_type="text/plain")
+        delay = base.faults.start_delay()
+        if delay:
+            await asyncio.sleep(delay)
         if not _authorized(request, base):
             return _unauthorized()
         handler = _Handler(request, base)
+        path = request.url.path
+        fault = base.faults.pick(request.method, path.endswith(("/Post", "/Unpost")))
+        if fault == "html_error":
+            status = base.faults.html_status
+            return Response(html_page(status).encode("utf-8"), status, media_type="text/html")
+        if fault is not None:
+            message = LOCK_MESSAGE if fault == "lock_conflict" else base.faults.business_message
+            return _error(ODataError(500, CODE_INTERNAL, message), handler.wants_json)
         try:
             return await handler.dispatch()
         except ODataError as err:
             return _error(err, handler.wants_json)
 
+    async def faults(request: Request) -> Response:
+        """``GET`` the fault switches of every base; ``POST`` ``{"base": …, …}`` changes
+        them (all bases when ``base`` is absent; ``{"clear": true}`` switches all off)."""
+        if request.method == "POST":
+            try:
+                settings = json.loads((await request.body()).decode("utf-8") or "{}")
+                if not isinstance(settings, dict):
+                    raise ValueError("a JSON object is expected")
+                name = settings.pop("base", None)
+                targets = [by_name[name]] if name else list(by_name.values())
+                clear = bool(settings.pop("clear", False))
+                for target in targets:
+                    if clear:
+                        target.faults.clear()
+                    target.faults.configure(settings)
+            except (ValueError, KeyError, UnicodeDecodeError) as exc:
+                return _json({"error": str(exc)}, 400)
+        return _json({name: b.faults.as_dict() for name, b in by_name.items()})
+
     routes = [
+        Route("/_sandbox/faults", faults, methods=["GET", "POST"]),
         Route("/{base}/odata/standard.odata", endpoint, methods=_METHODS),
         Route("/{base}/odata/standard.odata/{rest:path}", endpoint, methods=_METHODS),
     ]

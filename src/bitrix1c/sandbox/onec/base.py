@@ -22,6 +22,8 @@ from typing import Any
 
 from .entity import EntityFactory, normalize_datetime
 from .errors import ODataError
+from .faults import Faults
+from .posting import MOVEMENT_REGISTERS, movements
 from .schema import EntitySetDef, Schema, load_schema
 
 __all__ = ["OneCBase"]
@@ -61,6 +63,8 @@ class OneCBase:
     predefined items of the configuration (e.g. ``Контрагенты.РозничныйПокупатель``, with
     ``Predefined=true`` and no INN) when the base is new — a real infobase always has them;
     they are off by default so that a fresh base holds only what its owner wrote.
+    ``faults`` switches on fault injection (see :mod:`.faults`); ``base.faults`` changes it
+    while serving.
     """
 
     def __init__(
@@ -72,6 +76,7 @@ class OneCBase:
         username: str = "odata.user",
         password: str | None = None,
         predefined: bool = False,
+        faults: dict[str, Any] | None = None,
     ) -> None:
         self.name = name
         self.profile = profile
@@ -104,6 +109,7 @@ class OneCBase:
         if password is None:
             password = meta.get("password") or secrets.token_urlsafe(12)
         self.password: str = password
+        self.faults = Faults(faults)
         self._set_meta("password", password)
         if "initialized" not in meta:
             if predefined:
@@ -272,12 +278,58 @@ class OneCBase:
             self._write("delete", entity_set, key, None)
 
     def set_posted(self, entity_set: str, ref_key: str, posted: bool) -> dict[str, Any]:
-        """``Post`` / ``Unpost`` a document (a write: DataVersion grows)."""
+        """``Post`` / ``Unpost`` a document (a write: DataVersion grows).
+
+        Posting writes the register movements of :mod:`.posting` (replacing earlier ones);
+        unposting removes them. A deletion-marked document is not posted (500, code -1),
+        as the configurations refuse it.
+        """
         with self._lock:
             definition = self.definition(entity_set)
             if definition.kind != "Document" or definition.is_tabular or not definition.posting:
                 raise ODataError(400, "11", "Метод не найден")
-            return self.update(entity_set, ref_key, {"Posted": posted})
+            current = self.get(entity_set, ref_key)
+            if current is None:
+                raise ODataError.not_found(definition.object_name)
+            if posted and current.get("DeletionMark"):
+                raise ODataError(
+                    500,
+                    "-1",
+                    f"Документ {definition.synonym} {current.get('Number', '')} помечен на "
+                    "удаление и не может быть проведен",
+                )
+            with self.bulk():
+                updated = self.update(entity_set, ref_key, {"Posted": posted})
+                self._replace_movements(entity_set, updated, posted)
+            return updated
+
+    def _replace_movements(self, entity_set: str, doc: dict[str, Any], posted: bool) -> None:
+        ref = doc["Ref_Key"]
+        planned = movements(self.profile, entity_set, doc) if posted else []
+        registers = {register for register, _ in planned} | {
+            r for r in MOVEMENT_REGISTERS if r in self.schema.sets
+        }
+        for register in registers:
+            store = self._store(register)
+            stale = [
+                k
+                for k, rec in store.items()
+                if ref in (rec.get("Recorder"), rec.get("Recorder_Key"))
+            ]
+            for key in stale:
+                self.delete(register, key)
+        lines: dict[str, int] = {}
+        for register, fields in planned:
+            reg_def = self.definition(register)
+            lines[register] = lines.get(register, 0) + 1
+            record = {**fields, "LineNumber": lines[register]}
+            if "Recorder_Type" in reg_def.by_name:
+                record |= {"Recorder": ref, "Recorder_Type": f"StandardODATA.{entity_set}"}
+            elif "Recorder_Key" in reg_def.by_name:
+                record["Recorder_Key"] = ref
+            else:
+                record["Recorder"] = ref
+            self._create(register, record)
 
     def get(self, entity_set: str, ref_key: str) -> dict[str, Any] | None:
         """The entity with ``Ref_Key`` (or register record key) or None."""

@@ -11,8 +11,9 @@ one ``NavigationProperty`` + ``Association`` (roles ``Begin``/``End``, no
 ``Post``/``Unpost`` and periodic information registers ``SliceLast``/``SliceFirst`` as
 bindable ``FunctionImport``s.
 
-Not generated (not served either): ``Balance``/``Turnovers``/``BalanceAndTurnovers``
-function imports of accumulation registers and their result complex types.
+Accumulation registers get ``Balance``/``Turnovers``/``BalanceAndTurnovers`` bound to the
+record-set type, with result complex types ``<Register>_Balance`` etc., as in the real
+document.
 """
 
 from __future__ import annotations
@@ -21,10 +22,16 @@ from functools import cache
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from .registers import result_columns
 from .schema import NAMESPACE, EntitySetDef, Prop, Schema, load_schema
 
 __all__ = ["build_edmx", "edmx_for", "service_document_atom", "service_document_json"]
 
+_RESULT_SUFFIX = {
+    "Balance": "Balance",
+    "Turnovers": "Turnover",
+    "BalanceAndTurnovers": "BalanceAndTurnover",
+}
 _EDMX_NS = "http://schemas.microsoft.com/ado/2007/06/edmx"
 _META_NS = "http://schemas.microsoft.com/ado/2007/08/dataservices/metadata"
 _EDM_NS = "http://schemas.microsoft.com/ado/2009/11/edm"
@@ -153,6 +160,27 @@ def build_edmx(schema: Schema) -> str:
                             returns=f"Collection({NAMESPACE}.{definition.name})",
                         )
                     )
+        if definition.kind == "AccumulationRegister" and definition.is_record_set:
+            records = schema.sets[definition.records_of or ""]
+            for fn in ("Balance", "Turnovers", "BalanceAndTurnovers"):
+                if fn not in records.virtual_tables:
+                    continue
+                result = f"{definition.name}_{_RESULT_SUFFIX[fn]}"
+                complex_types.append(_complex_type(result, result_columns(records, fn), set()))
+                params = [("Condition", "Edm.String"), ("Dimensions", "Edm.String")]
+                if fn == "Balance":
+                    params.append(("Period", "Edm.DateTime"))
+                else:
+                    params += [("EndPeriod", "Edm.DateTime"), ("StartPeriod", "Edm.DateTime")]
+                functions.append(
+                    _function(
+                        fn,
+                        definition.name,
+                        params,
+                        side_effects=False,
+                        returns=f"Collection({NAMESPACE}.{result})",
+                    )
+                )
     enum_types = [_enum_type(name, enum) for name, enum in schema.enums.items()]
     body = "\n".join(
         [

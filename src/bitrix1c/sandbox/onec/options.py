@@ -8,8 +8,10 @@ parsed here instead of by the web framework.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 from urllib.parse import unquote
 
@@ -294,6 +296,22 @@ Rows = list[dict[str, Any]]
 Derived = Callable[[Any, Callable[[Rows], Any]], Any]
 
 
+def _lower_bound(node: Node, order: Node) -> tuple[str, str, Any] | None:
+    """``X gt|ge literal`` (possibly inside ``and``) on the single ``$orderby`` path X."""
+    if node[0] != "op":
+        return None
+    if node[1] == "and":
+        return _lower_bound(node[2], order) or _lower_bound(node[3], order)
+    if node[1] not in ("gt", "ge"):
+        return None
+    left, right = node[2], node[3]
+    if left != order or left[0] != "path" or len(left[1]) != 1 or right[0] != "lit":
+        return None
+    if right[1] not in ("G", "D"):  # strings: collation subtleties, scan them
+        return None
+    return str(node[1]), str(left[1][0]), right[2]
+
+
 def _equality_term(node: Node, definition: EntitySetDef) -> tuple[str, str, Any] | None:
     """``Prop eq literal`` (possibly inside ``and``) on a string/GUID property, if any."""
     if node[0] != "op":
@@ -372,12 +390,28 @@ def execute(
                 result.sort(key=key, reverse=desc)
             return result
 
+    lazy = False
     if candidates is not None:
         data = sort(candidates) if sort is not None else candidates
     elif sort is not None:
         data = derived(("order", (opts.orderby or "").strip()), sort)
+        if opts.filter is not None and len(keys) == 1 and not keys[0][1]:
+            # Keyset paging (``$orderby=X&$filter=X gt …``) seeks in the sorted rows like
+            # a DBMS index instead of testing every row.
+            bound = _lower_bound(tree, items[0][0])
+            if bound is not None:
+                op, name, value = bound
+                seek = bisect_right if op == "gt" else bisect_left
+                data = data[seek(data, keys[0][0]({name: value}), key=keys[0][0]) :]
+                lazy = not opts.inlinecount and opts.top is not None
     else:
         data = rows()
+    if predicate is not None and lazy:
+        # only the page is needed (no $inlinecount): stop testing rows once it is full
+        assert opts.top is not None
+        test = predicate
+        page = list(islice((r for r in data if test(r)), opts.skip, opts.skip + opts.top))
+        return page, opts.skip + len(page)
     if predicate is not None:
         data = [row for row in data if predicate(row)]
     total = len(data)

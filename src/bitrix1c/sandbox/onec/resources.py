@@ -18,7 +18,14 @@ from .errors import CODE_BAD_URL, ODataError
 from .query import parse_expression, tokenize
 from .schema import EntitySetDef
 
-__all__ = ["Resource", "parse_key", "parse_resource", "slice_table", "split_segments"]
+__all__ = [
+    "Resource",
+    "function_params",
+    "parse_key",
+    "parse_resource",
+    "slice_table",
+    "split_segments",
+]
 
 _MARK = "/odata/standard.odata"
 _SEGMENT_RE = re.compile(r"^([^()]+)(?:\((.*)\))?$", re.DOTALL)
@@ -110,7 +117,7 @@ def parse_key(definition: EntitySetDef, text: str) -> dict[str, Any]:
     return out
 
 
-def _function_params(text: str) -> dict[str, str]:
+def function_params(text: str) -> dict[str, str]:
     """``Period=datetime'…',Condition='X eq guid'…''`` → raw parameter texts.
 
     ``Condition`` may contain unescaped quotes (the documented form), so its value runs to
@@ -152,7 +159,7 @@ def slice_table(
         or (definition.kind != "InformationRegister")
     ):
         raise ODataError(400, CODE_BAD_URL, "Метод не найден")
-    params = _function_params(m.group(2) or "")
+    params = function_params(m.group(2) or "")
     for key in ("Period", "Condition"):
         if key not in params and key in query:
             params[key] = query[key]

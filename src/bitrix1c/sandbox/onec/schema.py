@@ -115,6 +115,11 @@ class EntitySetDef:
     periodic: bool = False
     predefined: list[str] = field(default_factory=list)
     virtual_tables: list[str] = field(default_factory=list)
+    # registers: dimension name → its OData properties (``Склад`` → ``[Склад_Key]``),
+    # resource names, and ``Balance`` | ``Turnovers`` for accumulation registers
+    dimensions: dict[str, list[str]] = field(default_factory=dict)
+    resources: list[str] = field(default_factory=list)
+    register_type: str = ""
     by_name: dict[str, Prop] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -342,6 +347,11 @@ def _register_sets(obj: dict[str, Any]) -> list[EntitySetDef]:
         props=[by_name[n] for n in obj["odata_properties"]],
         periodic=periodic,
         virtual_tables=list(obj.get("virtual_tables") or []),
+        dimensions={
+            f["name"]: list(f.get("odata") or [f["name"]]) for f in obj.get("dimensions", [])
+        },
+        resources=[r for f in obj.get("resources", []) for r in (f.get("odata") or [f["name"]])],
+        register_type=obj.get("register_type", ""),
     )
     out = [records]
     recordset = obj.get("odata_recordset_entity_set")
@@ -365,6 +375,10 @@ def _register_sets(obj: dict[str, Any]) -> list[EntitySetDef]:
                 props=props,
                 tabular_sections={"RecordSet": section},
                 records_of=records_name,
+                virtual_tables=records.virtual_tables,
+                dimensions=records.dimensions,
+                resources=records.resources,
+                register_type=records.register_type,
             ),
         )
     return out

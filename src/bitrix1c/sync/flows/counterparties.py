@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
@@ -25,9 +25,17 @@ from bitrix1c.errors import Bitrix24RecordError, InvalidRecord, RecordError
 from bitrix1c.onec.odata import ODataClient
 from bitrix1c.onec.profiles import Profile
 from bitrix1c.settings import CounterpartiesFlow
+from bitrix1c.state.review import ReviewItem, ReviewQueue
 from bitrix1c.state.store import Link, Store
 from bitrix1c.sync.engine import RunContext
-from bitrix1c.sync.matching import Match, RequisiteRow, match_by_inn
+from bitrix1c.sync.matching import (
+    Candidate,
+    Directory,
+    Match,
+    RequisiteRow,
+    match_counterparty,
+)
+from bitrix1c.sync.plan import InitialLoadPlan
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +43,7 @@ FLOW = "counterparties"
 ENTITY = "counterparty"
 COMPANY_SELECT = ["ID", "TITLE", "ORIGINATOR_ID", "ORIGIN_ID", "PHONE", "EMAIL"]
 REQUISITE_SELECT = ["ID", "ENTITY_ID", "RQ_INN", "RQ_KPP", "XML_ID", "PRESET_ID"]
+CRM_OWNED = frozenset({"ASSIGNED_BY_ID"})  # written on creation only
 
 
 # --- mapping --------------------------------------------------------------------------------
@@ -110,6 +119,7 @@ class Planned:
     requisite: dict[str, Any]
     hash: str
     link: Link | None = None
+    review: ReviewItem | None = None  # a person's decision on an earlier ambiguous match
     requisite_id: int | None = None  # existing requisite to update
     extra_company: dict[str, Any] = field(default_factory=dict)  # PHONE/EMAIL additions
 
@@ -140,8 +150,12 @@ class CounterpartySync:
         self.presets = settings.presets.model_dump()
         self.page_size = 500
         self._keys_this_run: dict[str, str] = {}
+        self.review = ReviewQueue(store)
+        self.plan: InitialLoadPlan | None = None  # set by `bitrix1c plan counterparties`
+        self._directory: Directory | None = None
 
     async def __call__(self, ctx: RunContext) -> None:
+        self._directory = None  # companies change between runs
         total = await self.onec.count(self.fields.entity_set)
         ctx.progress(0, total)
         done = 0
@@ -153,47 +167,90 @@ class CounterpartySync:
                 await self.sync_rows(ctx, rows)
                 done += len(rows)
                 ctx.progress(done, total)
+        if self.plan is not None:
+            directory = await self._load_directory()
+            self.plan.set_crm_duplicates(directory.duplicates_by_inn(), directory.titles)
 
     async def sync_rows(self, ctx: RunContext, rows: Sequence[Mapping[str, Any]]) -> None:
         """Synchronize one slice of 1C rows."""
         ctx.count("read", len(rows))
         valid: list[Counterparty] = []
+        deleted: list[Counterparty] = []
         for row in rows:
             cp = self.fields.to_domain(self.base, row)
+            if cp.deletion_mark and not cp.predefined and self.settings.on_deletion_mark == "mark":
+                deleted.append(cp)
+                continue
             if cp.deletion_mark or cp.predefined:
                 # Deletion-marked and predefined items (УТ's "Розничный покупатель") are
                 # not clients to put into the CRM.
                 ctx.count("skipped")
+                self._note(cp, "excluded")
                 continue
             problem = self._invalid_keys(cp)
             if problem is not None:
                 await ctx.fail_record(cp.record_key, problem, payload=dict(row))
+                self._note(
+                    cp,
+                    "invalid",
+                    key=str(problem.context.get("field") or ""),
+                    detail=problem.message,
+                )
                 continue
             valid.append(cp)
+        if deleted:
+            await self._mark_deleted(ctx, deleted)
         if not valid:
             return
-        links = await self.store.links_for(ENTITY, self.base, (cp.ref_key for cp in valid))
+        refs = [cp.ref_key for cp in valid]
+        links = await self.store.links_for(ENTITY, self.base, refs)
+        reviews = await self.review.for_records(
+            ENTITY, self.base, [ref for ref in refs if ref not in links]
+        )
         todo: list[Planned] = []
         for cp in valid:
             company = company_fields(cp, self.settings.assigned_by_id)
+            if self.settings.on_deletion_mark == "mark":
+                company[self.settings.deletion_field] = "N"  # unmarked again in 1C
             requisite = requisite_fields(cp, self.presets)
             digest = payload_hash(company, requisite, cp)
             link = links.get(cp.ref_key)
             if link is not None and link.to_b24_hash == digest:
                 ctx.count("skipped")
+                self._note(cp, "unchanged", key=link.match_key, company_id=link.b24_id)
                 continue
             match = Match("link", company_id=link.b24_id) if link else Match("none")
-            todo.append(Planned(cp, match, company, requisite, digest, link=link))
+            review = reviews.get(cp.ref_key) if link is None else None
+            if review is not None:
+                if review.status == "ignore":
+                    ctx.count("skipped")
+                    self._note(cp, "ignored", detail=f"review item {review.id}")
+                    continue
+                if review.status == "open" and review.payload_hash == digest:
+                    # Still waiting for a person; nothing changed in 1C since it was asked.
+                    ctx.count("skipped")
+                    self._note(
+                        cp,
+                        "review",
+                        key=review.reason,
+                        candidates=_candidates(review),
+                        detail=f"waiting in the review queue (item {review.id})",
+                    )
+                    continue
+                if review.status == "link" and review.company_id is not None:
+                    match = Match("review", company_id=review.company_id)
+            todo.append(Planned(cp, match, company, requisite, digest, link=link, review=review))
         if not todo:
             return
         await self._match(todo)
         ready: list[Planned] = []
+        resolved: list[str] = []
         for item in todo:
-            if item.match.kind == "ambiguous":
-                await ctx.fail_record(
-                    item.cp.record_key, self._ambiguous(item), payload=item.requisite
-                )
+            if item.match.needs_review:
+                await self._hold_for_review(ctx, item)
                 continue
+            if item.review is not None and item.review.status == "open":
+                resolved.append(item.cp.ref_key)
             key = self._identity(item.cp)
             earlier = self._keys_this_run.get(key) if key else None
             if earlier and earlier != item.cp.ref_key:
@@ -206,15 +263,26 @@ class CounterpartySync:
                     ),
                     payload=item.requisite,
                 )
+                self._note(
+                    item.cp, "duplicate_1c", key="inn_kpp", detail=f"same {key} as {earlier}"
+                )
                 continue
             if key:
                 self._keys_this_run[key] = item.cp.ref_key
             ready.append(item)
         await self._load_current(ready)
+        for item in ready:
+            if item.creates:
+                self._note(item.cp, "create")
+            elif item.link is not None:
+                self._note(item.cp, "update", key=item.link.match_key, company_id=item.link.b24_id)
+            else:
+                self._note(item.cp, "link", key=item.match.kind, company_id=item.match.company_id)
         if ctx.dry_run:
             for item in ready:
                 ctx.count("created" if item.creates else "updated")
             return
+        await self.review.resolve(ENTITY, self.base, resolved)
         for chunk in _chunks_by_commands(ready):
             await self._write(ctx, chunk)
 
@@ -251,20 +319,122 @@ class CounterpartySync:
             return None
         return f"INN {cp.inn}/KPP {cp.kpp}" if cp.kind == "legal" else f"INN {cp.inn}"
 
-    def _ambiguous(self, item: Planned) -> RecordError:
-        ids = ", ".join(str(i) for i in item.match.candidates)
-        return InvalidRecord(
-            f"counterparty {item.cp.label}: several Bitrix24 companies match or the match is "
-            f"already linked to another 1C record (companies {ids})",
-            hint="Merge the duplicate companies in Bitrix24 or remove the duplicate counterparty "
-            "in 1C; bitrix1c never merges them on its own.",
-            candidates=item.match.candidates,
+    async def _mark_deleted(self, ctx: RunContext, deleted: list[Counterparty]) -> None:
+        """Set the deletion field on the companies of deletion-marked counterparties.
+
+        Never a delete: the company, its deals and history stay; a counterparty without a
+        company is not created. The link keeps a hash of the mark, so it is written once.
+        """
+        field_name = self.settings.deletion_field
+        digest = hashlib.sha256(f"deletion-mark:{field_name}".encode()).hexdigest()
+        links = await self.store.links_for(ENTITY, self.base, (cp.ref_key for cp in deleted))
+        todo = [
+            (cp, links[cp.ref_key])
+            for cp in deleted
+            if cp.ref_key in links and links[cp.ref_key].to_b24_hash != digest
+        ]
+        marking = {cp.ref_key for cp, _link in todo}
+        for cp in deleted:
+            if cp.ref_key not in marking:
+                ctx.count("skipped")
+                self._note(cp, "excluded", detail="marked for deletion in 1C")
+        for cp, link in todo:
+            self._note(cp, "update", key="deletion_mark", company_id=link.b24_id)
+        if ctx.dry_run:
+            ctx.count("updated", len(todo))
+            return
+        for start in range(0, len(todo), BATCH_LIMIT):
+            part = todo[start : start + BATCH_LIMIT]
+            commands: dict[str, tuple[str, Mapping[str, Any] | None]] = {
+                f"d{n}": (
+                    "crm.company.update",
+                    {"id": link.b24_id, "fields": {field_name: "Y"}},
+                )
+                for n, (_cp, link) in enumerate(part)
+            }
+            reply = await self.b24.batch(commands)
+            saved: list[Link] = []
+            writes: list[tuple[str, str, Any, Any]] = []
+            for n, (cp, link) in enumerate(part):
+                if f"d{n}" in reply.errors:
+                    await ctx.fail_record(
+                        cp.record_key,
+                        _record_error(reply.errors[f"d{n}"], cp),
+                        payload=commands[f"d{n}"][1],
+                    )
+                    continue
+                ctx.count("updated")
+                saved.append(replace(link, onec_version=cp.version, to_b24_hash=digest))
+                writes.append((str(link.b24_id), "delete-mark", None, commands[f"d{n}"][1]))
+            async with self.store.transaction() as conn:
+                for saved_link in saved:
+                    await Store.save_link(conn, saved_link)
+                await Store.audit_writes(
+                    conn, run_id=ctx.run_id, system="bitrix24", entity="company", writes=writes
+                )
+
+    async def _hold_for_review(self, ctx: RunContext, item: Planned) -> None:
+        """Put a record a person has to decide on into the review queue; write nothing."""
+        match = item.match
+        reason = "ambiguous" if match.kind == "ambiguous" else "suggested"
+        if any(not c.title for c in match.suggestions):
+            # Key matches come without titles; the reviewer needs to recognize the companies.
+            titles = (await self._load_directory()).titles
+            match = replace(
+                match,
+                suggestions=tuple(
+                    replace(c, title=c.title or titles.get(c.company_id, ""))
+                    for c in match.suggestions
+                ),
+            )
+        ctx.count("skipped")
+        log.info(
+            "record.review",
+            flow=FLOW,
+            record=item.cp.record_key,
+            reason=reason,
+            candidates=[c.company_id for c in match.suggestions],
         )
+        self._note(
+            item.cp,
+            "review",
+            key=reason,
+            candidates=match.suggestions,
+            detail="several companies carry its keys"
+            if reason == "ambiguous"
+            else "no key matches; companies that look alike",
+        )
+        if ctx.dry_run:
+            return
+        await self.review.propose(
+            entity=ENTITY,
+            onec_base=self.base,
+            onec_ref=item.cp.ref_key,
+            label=item.cp.label,
+            reason=reason,
+            candidates=[c.as_dict() for c in match.suggestions],
+            payload_hash=item.hash,
+        )
+
+    def _note(
+        self,
+        cp: Counterparty,
+        outcome: str,
+        *,
+        key: str = "",
+        company_id: int | None = None,
+        candidates: Sequence[Candidate] = (),
+        detail: str = "",
+    ) -> None:
+        if self.plan is not None:
+            self.plan.add(
+                cp, outcome, key=key, company_id=company_id, candidates=candidates, detail=detail
+            )
 
     # --- lookups --------------------------------------------------------------------------
 
     async def _match(self, todo: list[Planned]) -> None:
-        unlinked = [item for item in todo if item.link is None]
+        unlinked = [item for item in todo if item.link is None and item.match.kind != "review"]
         if not unlinked:
             return
         commands: dict[str, tuple[str, Mapping[str, Any] | None]] = {}
@@ -301,17 +471,111 @@ class CounterpartySync:
                         requisites.extend(
                             await self._more_requisites(batch[key][1], reply.nexts[key])
                         )
-        taken_ids = {r.company_id for r in requisites}
-        taken = {
-            company_id: link.onec_ref
-            for company_id, link in (await self.store.links_to_b24("company", taken_ids)).items()
-        }
+        taken = await self._taken({r.company_id for r in requisites})
+        pending: list[Planned] = []
         for item in unlinked:
             if item.cp.ref_key in by_origin:
                 item.match = Match("origin", company_id=by_origin[item.cp.ref_key])
-            elif item.cp.inn:
+            elif item.review is not None and item.review.status == "create":
+                item.match = Match("none")  # a person decided: a new company
+            else:
                 others = {cid: ref for cid, ref in taken.items() if ref != item.cp.ref_key}
-                item.match = match_by_inn(item.cp, requisites, others)
+                item.match = match_counterparty(item.cp, requisites=requisites, taken=others)
+                if item.match.kind == "none":
+                    pending.append(item)
+        if pending:
+            await self._match_beyond_keys(pending)
+
+    async def _match_beyond_keys(self, pending: list[Planned]) -> None:
+        """Phone and e-mail (``crm.duplicate.findbycomm``), then look-alikes by name."""
+        hits = await self._comm_hits(pending)
+        directory = await self._load_directory() if self.settings.review_lookalikes else None
+        hit_ids = {cid for phones, emails in hits.values() for cid in (*phones, *emails)}
+        taken = await self._taken(hit_ids)
+        for item in pending:
+            phones, emails = hits.get(item.cp.ref_key, (set(), set()))
+            others = {cid: ref for cid, ref in taken.items() if ref != item.cp.ref_key}
+            item.match = match_counterparty(
+                item.cp,
+                taken=others,
+                phone_hits=phones,
+                email_hits=emails,
+                directory=directory,
+                threshold=self.settings.review_threshold,
+            )
+        suggested = [item for item in pending if item.match.kind == "suggested"]
+        if not suggested:
+            return
+        # A look-alike already linked to another 1C record is that record's company.
+        linked = await self._taken(
+            {c.company_id for item in suggested for c in item.match.suggestions}
+        )
+        for item in suggested:
+            keep = tuple(
+                c
+                for c in item.match.suggestions
+                if linked.get(c.company_id, item.cp.ref_key) == item.cp.ref_key
+            )
+            allowed = self.settings.review_lookalikes or any(
+                c.reason in ("phone", "email") for c in keep
+            )
+            item.match = Match("suggested", suggestions=keep) if keep and allowed else Match("none")
+
+    async def _taken(self, company_ids: set[int]) -> dict[int, str]:
+        """Companies among ``company_ids`` linked to a 1C record → that record's Ref_Key."""
+        links = await self.store.links_to_b24("company", company_ids)
+        return {cid: link.onec_ref for cid, link in links.items()}
+
+    async def _comm_hits(self, items: list[Planned]) -> dict[str, tuple[set[int], set[int]]]:
+        """Companies carrying each record's phones and e-mails, by Ref_Key."""
+        commands: dict[str, tuple[str, Mapping[str, Any] | None]] = {}
+        owners: dict[str, str] = {}
+        for n, item in enumerate(items):
+            phones = _phone_spellings(item.cp.phones)[:20]
+            if phones:
+                commands[f"ph{n}"] = (
+                    "crm.duplicate.findbycomm",
+                    {"type": "PHONE", "values": phones, "entity_type": "COMPANY"},
+                )
+                owners[f"ph{n}"] = item.cp.ref_key
+            if item.cp.emails:
+                commands[f"em{n}"] = (
+                    "crm.duplicate.findbycomm",
+                    {
+                        "type": "EMAIL",
+                        "values": list(item.cp.emails[:20]),
+                        "entity_type": "COMPANY",
+                    },
+                )
+                owners[f"em{n}"] = item.cp.ref_key
+        hits: dict[str, tuple[set[int], set[int]]] = {}
+        for batch in _batches(commands):
+            reply = await self.b24.batch(batch)
+            if reply.errors:
+                raise next(iter(reply.errors.values()))
+            for key, result in reply.results.items():
+                ids = result.get("COMPANY") or [] if isinstance(result, dict) else []
+                by_phone, by_email = hits.setdefault(owners[key], (set(), set()))
+                (by_phone if key.startswith("ph") else by_email).update(int(i) for i in ids)
+        return hits
+
+    async def _load_directory(self) -> Directory:
+        """Every Bitrix24 company's title and INNs, read once per run (fast lists)."""
+        if self._directory is not None:
+            return self._directory
+        directory = Directory()
+        async for page in self.b24.list_fast("crm.company.list", select=("ID", "TITLE")):
+            for row in page:
+                directory.add_company(int(row["ID"]), str(row.get("TITLE") or ""))
+        async for page in self.b24.list_fast(
+            "crm.requisite.list",
+            filter={"ENTITY_TYPE_ID": 4},
+            select=("ID", "ENTITY_ID", "RQ_INN"),
+        ):
+            for row in page:
+                directory.add_requisite(int(row["ENTITY_ID"]), (row.get("RQ_INN") or "").strip())
+        self._directory = directory
+        return directory
 
     async def _more_requisites(
         self, params: Mapping[str, Any] | None, start: int
@@ -395,7 +659,10 @@ class CounterpartySync:
                 req = {**item.requisite, "ENTITY_TYPE_ID": 4, "ENTITY_ID": f"$result[c{n}]"}
                 commands[f"r{n}"] = ("crm.requisite.add", {"fields": req})
             else:
-                fields = {**item.company, "ORIGIN_VERSION": item.cp.version, **item.extra_company}
+                # The responsible manager is set on creation; afterwards the CRM owns it
+                # (managers reassign clients), so an update never resets it.
+                owned = {k: v for k, v in item.company.items() if k not in CRM_OWNED}
+                fields = {**owned, "ORIGIN_VERSION": item.cp.version, **item.extra_company}
                 commands[f"c{n}"] = (
                     "crm.company.update",
                     {"id": item.match.company_id, "fields": fields},
@@ -465,6 +732,28 @@ class CounterpartySync:
                 conn, run_id=ctx.run_id, system="bitrix24", entity="company", writes=writes
             )
             await Store.resolve_errors(conn, FLOW, synced)
+
+
+def _phone_spellings(phones: Sequence[str]) -> list[str]:
+    """E.164 numbers and their national ``8…`` form: hand-typed CRM phones carry either."""
+    out: list[str] = []
+    for phone in phones:
+        out.append(phone)
+        if phone.startswith("+7") and len(phone) == 12:
+            out.append("8" + phone[2:])
+    return list(dict.fromkeys(out))
+
+
+def _candidates(review: ReviewItem) -> tuple[Candidate, ...]:
+    return tuple(
+        Candidate(
+            int(c.get("company_id") or 0),
+            float(c.get("score") or 0),
+            str(c.get("reason") or ""),
+            str(c.get("title") or ""),
+        )
+        for c in review.candidates
+    )
 
 
 def _pick_requisite(cp: Counterparty, own: list[RequisiteRow]) -> int | None:

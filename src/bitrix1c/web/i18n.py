@@ -1,0 +1,70 @@
+"""Dashboard texts in Russian and English (the language comes from ?lang=, a cookie or
+the browser's Accept-Language)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+LANGUAGES = ("ru", "en")
+
+TEXTS: dict[str, dict[str, str]] = {
+    "title": {"ru": "Обмен Битрикс24 ↔ 1С", "en": "Bitrix24 ↔ 1C exchange"},
+    "overview": {"ru": "Обзор", "en": "Overview"},
+    "errors": {"ru": "Ошибки", "en": "Errors"},
+    "runs": {"ru": "Запуски", "en": "Runs"},
+    "logout": {"ru": "Выйти", "en": "Log out"},
+    "login": {"ru": "Вход", "en": "Log in"},
+    "username": {"ru": "Пользователь", "en": "User"},
+    "password": {"ru": "Пароль", "en": "Password"},
+    "bad_login": {"ru": "Неверный пользователь или пароль", "en": "Wrong user or password"},
+    "flow": {"ru": "Поток", "en": "Flow"},
+    "last_run": {"ru": "Последний запуск", "en": "Last run"},
+    "never": {"ru": "ещё не запускался", "en": "never run"},
+    "per_hour": {"ru": "Записи по часам (24 ч)", "en": "Records per hour (24 h)"},
+    "per_day": {"ru": "Записи по дням (14 дн.)", "en": "Records per day (14 days)"},
+    "synced": {"ru": "успешно", "en": "synced"},
+    "failed": {"ru": "с ошибкой", "en": "failed"},
+    "transfer": {"ru": "Время передачи (24 ч)", "en": "Transfer time (24 h)"},
+    "median": {"ru": "медиана", "en": "median"},
+    "no_data": {"ru": "пока нет данных", "en": "no data yet"},
+    "backlog": {"ru": "Очередь", "en": "Backlog"},
+    "inbox": {"ru": "события во входящих", "en": "events in the inbox"},
+    "to_retry": {"ru": "ошибок к повтору", "en": "errors to retry"},
+    "open_errors": {"ru": "Открытые ошибки", "en": "Open errors"},
+    "incidents": {"ru": "Инциденты", "en": "Incidents"},
+    "none": {"ru": "нет", "en": "none"},
+    "health": {"ru": "Связь", "en": "Connections"},
+    "last_contact": {"ru": "последний успешный обмен", "en": "last successful exchange"},
+    "budget": {"ru": "бюджет запросов Битрикс24", "en": "Bitrix24 request budget in use"},
+    "record": {"ru": "Запись", "en": "Record"},
+    "what": {"ru": "Что случилось", "en": "What happened"},
+    "todo": {"ru": "Что сделать", "en": "What to do"},
+    "seen": {"ru": "Раз", "en": "Seen"},
+    "status": {"ru": "Статус", "en": "Status"},
+    "detail": {"ru": "Технические подробности", "en": "Technical detail"},
+    "payload": {"ru": "Данные записи", "en": "Record payload"},
+    "retry": {"ru": "Повторить", "en": "Retry"},
+    "resolve": {"ru": "Решено", "en": "Resolve"},
+    "ignore": {"ru": "Игнорировать", "en": "Ignore"},
+    "started": {"ru": "Начало (UTC)", "en": "Started (UTC)"},
+    "read": {"ru": "прочитано", "en": "read"},
+    "created": {"ru": "создано", "en": "created"},
+    "updated": {"ru": "обновлено", "en": "updated"},
+    "skipped": {"ru": "пропущено", "en": "skipped"},
+    "message": {"ru": "Сообщение", "en": "Message"},
+    "first_seen": {"ru": "Впервые", "en": "First seen"},
+    "last_seen": {"ru": "Последний раз", "en": "Last seen"},
+}
+
+
+def language(request: Request) -> str:
+    """The language for this request: ?lang=, then the cookie, then Accept-Language."""
+    asked = request.query_params.get("lang") or request.cookies.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    accept = request.headers.get("accept-language", "").lower()
+    return "en" if accept.startswith("en") else "ru"
+
+
+def translator(lang: str) -> dict[str, str]:
+    return {key: texts[lang] for key, texts in TEXTS.items()}

@@ -1,0 +1,123 @@
+"""The service's web side: health, runs, record errors and their actions, metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from bitrix1c.settings import WebSettings
+from bitrix1c.state.store import RunSummary, Store
+from bitrix1c.web.app import create_app
+from bitrix1c.web.auth import hash_password
+
+WEB = WebSettings(password_hash=hash_password("s3cret"))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def store(sqlite_url: str) -> AsyncIterator[Store]:
+    store = await Store.open(sqlite_url)
+    yield store
+    await store.close()
+
+
+def client(store: Store) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(store, web=WEB)),
+        base_url="http://t",
+        auth=("admin", "s3cret"),
+    )
+
+
+async def test_health_runs_and_metrics(store: Store) -> None:
+    run_id = await store.start_run("counterparties", "test")
+    await store.finish_run(run_id, RunSummary(read=10, created=7, skipped=2, failed=1), "partial")
+    await store.record_error(
+        flow="counterparties",
+        record_key="trade:r1",
+        error_class="InvalidRecord",
+        message="ИНН 7707083894 is invalid",
+        hint="Correct it in 1C",
+        payload={"ИНН": "7707083894"},
+    )
+    async with client(store) as web:
+        assert (await web.get("/healthz")).json()["status"] == "ok"
+        runs = (await web.get("/api/runs")).json()["runs"]
+        assert runs[0]["created"] == 7 and runs[0]["status"] == "partial"
+        overview = (await web.get("/")).text
+        assert 'id="open-errors" class="open">1<' in overview
+        assert 'class="ok"' in overview and 'class="failed"' in overview  # bars of the run
+        errors = (await web.get("/errors")).text
+        assert "ИНН 7707083894 is invalid" in errors and "Correct it in 1C" in errors
+        english = (await web.get("/errors?lang=en")).text
+        assert "What to do" in english
+        text = (await web.get("/metrics")).text
+        assert 'bitrix1c_record_errors{status="open"} 1.0' in text
+        assert "bitrix1c_open_incidents 0.0" in text
+
+
+async def test_record_error_actions(store: Store) -> None:
+    for _ in range(2):
+        await store.record_error(
+            flow="counterparties",
+            record_key="trade:r2",
+            error_class="InvalidRecord",
+            message="KPP is invalid",
+            hint="fix",
+            payload={"КПП": "77"},
+        )
+    async with client(store) as web:
+        (error,) = (await web.get("/api/errors")).json()["errors"]
+        assert error["attempts"] == 2
+        detail = (await web.get(f"/api/errors/{error['id']}")).json()
+        assert detail["payload"] == {"КПП": "77"}
+        assert (await web.post(f"/api/errors/{error['id']}/ignore")).json()["status"] == "ignored"
+        assert (await web.get("/api/errors")).json()["errors"] == []
+        assert (await web.post("/api/errors/999/retry")).status_code == 404
+        assert (await web.post(f"/api/errors/{error['id']}/explode")).status_code == 400
+    # An ignored error stays ignored when it happens again.
+    await store.record_error(
+        flow="counterparties",
+        record_key="trade:r2",
+        error_class="InvalidRecord",
+        message="KPP is invalid",
+        hint="fix",
+    )
+    assert await store.errors() == []
+
+
+async def test_everything_but_health_needs_a_login(store: Store) -> None:
+    app = create_app(store, web=WEB)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as web:
+        assert (await web.get("/healthz")).status_code == 200
+        assert (await web.get("/api/runs")).status_code == 401
+        assert (await web.get("/metrics")).status_code == 401
+        page = await web.get("/errors")
+        assert page.status_code == 303 and page.headers["location"] == "/login?next=%2Ferrors"
+        bad = await web.post("/login", data={"username": "admin", "password": "nope"})
+        assert "Неверный пользователь или пароль" in bad.text
+        good = await web.post(
+            "/login", data={"username": "admin", "password": "s3cret", "next": "/errors"}
+        )
+        assert good.status_code == 303 and good.headers["location"] == "/errors"
+        assert (await web.get("/errors?lang=en")).status_code == 200
+        assert (await web.get("/api/runs")).status_code == 200
+        await web.post("/logout")
+        assert (await web.get("/api/runs")).status_code == 401
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t", auth=("admin", "wrong")
+    ) as web:
+        assert (await web.get("/api/runs")).status_code == 401
+
+
+async def test_without_a_password_the_dashboard_is_locked(store: Store) -> None:
+    app = create_app(store)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as web:
+        locked = await web.get("/")
+        assert locked.status_code == 503 and "web.password_hash" in locked.text
+        assert (await web.get("/healthz")).status_code == 200

@@ -1,0 +1,106 @@
+"""Every entity set and property a profile names exists in that configuration's schema.
+
+The schemas are the reference extracts of real configuration dumps (ut11, bp30, retail2),
+so a typo in a profile fails here instead of against a customer's base.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bitrix1c.onec.profiles import CONCEPTS, PROFILES, ConceptOverride, get_profile
+from bitrix1c.settings import OneCBaseSettings
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "src/bitrix1c/sandbox/onec/schemas"
+
+
+@cache
+def _sets(profile: str) -> dict[str, dict[str, Any]]:
+    """entity set (record set and _RecordType both) → {properties, tabular, functions}."""
+    data = json.loads((SCHEMAS / f"{profile}.json").read_text(encoding="utf-8"))
+    out: dict[str, dict[str, Any]] = {}
+    for obj in data["objects"].values():
+        entry = {
+            "properties": set(obj.get("odata_properties", [])),
+            "layout_known": "odata_properties" in obj,
+            "tabular": {
+                ts["name"]: set(ts["row_properties"]) for ts in obj.get("tabular_sections", [])
+            },
+            "functions": set(obj.get("virtual_tables") or []),
+        }
+        for name in (obj.get("odata_entity_set"), obj.get("odata_recordset_entity_set")):
+            if name:
+                out[name] = entry
+    return out
+
+
+CASES = [
+    (profile.name, concept_name)
+    for profile in PROFILES.values()
+    for concept_name in profile.concepts
+]
+
+
+def test_schemas_cover_every_profile() -> None:
+    assert {p for p, _ in CASES} == {"ut11", "bp30", "retail2"}
+    assert all(c in CONCEPTS for _, c in CASES)
+
+
+@pytest.mark.parametrize(("profile_name", "concept_name"), CASES)
+def test_profile_names_exist_in_the_configuration(profile_name: str, concept_name: str) -> None:
+    concept = PROFILES[profile_name].concept(concept_name)
+    sets = _sets(profile_name)
+    assert concept.entity_set in sets, f"{profile_name}: no entity set {concept.entity_set}"
+    entry = sets[concept.entity_set]
+    if concept.function:
+        assert concept.function in entry["functions"]
+    for role, name in concept.fields.items():
+        if "/" in name:
+            section, column = name.split("/", 1)
+            assert column in entry["tabular"].get(section, set()), f"{role}: {name}"
+        else:
+            assert entry["layout_known"], f"{concept.entity_set}: layout unknown, name none"
+            assert name in entry["properties"] or name in entry["tabular"], f"{role}: {name}"
+
+
+@pytest.mark.parametrize("name", ["ut11", "bp30", "retail2"])
+def test_counterparty_fields_exist(name: str) -> None:
+    profile = PROFILES[name]
+    entry = _sets(name)[profile.counterparty.entity_set]
+    for field in profile.counterparty.select():
+        assert field in entry["properties"], field
+
+
+def test_ut11_covers_every_concept() -> None:
+    assert set(PROFILES["ut11"].concepts) == set(CONCEPTS)
+
+
+def test_overrides_from_yaml_settings_change_a_profile() -> None:
+    base = OneCBaseSettings.model_validate(
+        {
+            "name": "trade",
+            "odata_url": "http://h/trade/odata/standard.odata/",
+            "username": "u",
+            "overrides": {
+                "counterparty": {"extra_fields": ["КР_Сегмент"]},
+                "item": {"fields": {"article": "КР_АртикулПоставщика"}},
+            },
+        }
+    )
+    profile = get_profile("ut11", base.overrides)
+    assert "КР_Сегмент" in profile.concept("counterparty").needed()
+    assert profile.concept("item")["article"] == "КР_АртикулПоставщика"
+    assert profile.concept("item")["unit"] == "ЕдиницаИзмерения_Key"
+    assert "КР_Сегмент" in profile.needed()["Catalog_Контрагенты"]
+    # the shared profile object is not changed
+    assert get_profile("ut11").concept("item")["article"] == "Артикул"
+
+
+def test_an_override_of_an_unknown_concept_is_refused() -> None:
+    with pytest.raises(KeyError, match="partner"):
+        get_profile("bp30", {"partner": ConceptOverride(entity_set="Catalog_Партнеры")})
