@@ -121,3 +121,22 @@ async def test_without_a_password_the_dashboard_is_locked(store: Store) -> None:
         locked = await web.get("/")
         assert locked.status_code == 503 and "web.password_hash" in locked.text
         assert (await web.get("/healthz")).status_code == 200
+
+
+async def test_requests_to_1c_are_counted_in_metrics(store: Store) -> None:
+    from bitrix1c.onec.odata import ODataClient
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"odata.metadata": "x", "value": []})
+
+    async with ODataClient(
+        "http://1c/trade/odata/standard.odata/",
+        "u",
+        "p",
+        base="metrics-test",
+        transport=httpx.MockTransport(handler),
+    ) as onec:
+        await onec.count("Catalog_Контрагенты")
+    async with client(store) as web:
+        text = (await web.get("/metrics")).text
+    assert 'bitrix1c_requests_total{method="GET",status="200",system="1c:metrics-test"} 1.0' in text

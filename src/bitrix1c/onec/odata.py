@@ -9,6 +9,7 @@ Query text is built by :mod:`bitrix1c.onec.query`; ``$metadata`` is parsed by
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,6 +26,7 @@ from bitrix1c.errors import (
     OneCRequestError,
     OneCUnavailable,
 )
+from bitrix1c.monitor import metrics
 from bitrix1c.onec.metadata import Metadata, parse_metadata
 from bitrix1c.onec.query import (
     EMPTY_REF,
@@ -211,15 +213,20 @@ class ODataClient:
         headers: Mapping[str, str] | None,
         expect_json: bool,
     ) -> Any:
+        started = time.monotonic()
+        system = f"1c:{self.base}"
         try:
             response = await self._http.request(method, url, json=body, headers=dict(headers or {}))
         except httpx.TimeoutException as exc:
+            metrics.observe_request(system, method, "timeout", time.monotonic() - started)
             raise OneCUnavailable("1C did not answer in time", base=self.base, url=url) from exc
         except httpx.TransportError as exc:
+            metrics.observe_request(system, method, "error", time.monotonic() - started)
             raise OneCUnavailable(
                 f"cannot reach 1C: {type(exc).__name__}: {exc}", base=self.base, url=url
             ) from exc
         status = response.status_code
+        metrics.observe_request(system, method, status, time.monotonic() - started)
         if status in (401, 403):
             raise OneCAuthError(
                 f"1C refused the credentials (HTTP {status})",
