@@ -9,7 +9,9 @@ import structlog
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
+from bitrix1c.bitrix24.auth import StateTokenStore
 from bitrix1c.bitrix24.client import Bitrix24Client
+from bitrix1c.bitrix24.config import open_client
 from bitrix1c.monitor.alerts import Alerter, RunAlerts, channels_from
 from bitrix1c.monitor.drift import DriftFinding, MetadataDrift, check_counterparties
 from bitrix1c.onec.odata import ODataClient
@@ -19,7 +21,7 @@ from bitrix1c.state.store import RunSummary, Store
 from bitrix1c.sync.engine import FlowBody, Progress, RunContext, run_flow
 from bitrix1c.sync.flows.counterparties import FLOW as COUNTERPARTIES
 from bitrix1c.sync.flows.counterparties import CounterpartySync
-from bitrix1c.web import commerceml, onec_push, review
+from bitrix1c.web import bitrix24_events, commerceml, onec_push, review
 from bitrix1c.web.app import create_app
 
 log = structlog.get_logger(__name__)
@@ -30,16 +32,10 @@ FLOWS = (COUNTERPARTIES,)
 class Service:
     """Open with :meth:`open`, close with :meth:`close` (or ``async with``)."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, bitrix24: Bitrix24Client) -> None:
         self.settings = settings
         self.store = store
-        rate, burst = settings.bitrix24.limits()
-        self.bitrix24 = Bitrix24Client(
-            settings.bitrix24.webhook_url.get_secret_value(),
-            rate=rate,
-            burst=burst,
-            timeout=settings.bitrix24.timeout_seconds,
-        )
+        self.bitrix24 = bitrix24
         self._checked: dict[str, float] = {}
         self._exchange: commerceml.ExchangeServer | None = None
         self.alerter = Alerter(store, settings.alerts, channels_from(settings.alerts))
@@ -58,7 +54,13 @@ class Service:
     @classmethod
     async def open(cls, settings: Settings) -> Service:
         store = await Store.open(settings.store.url)
-        return cls(settings, store)
+        try:
+            # A webhook client, or an OAuth app whose tokens live in the store.
+            bitrix24 = await open_client(settings.bitrix24, store)
+        except BaseException:
+            await store.close()
+            raise
+        return cls(settings, store, bitrix24)
 
     async def close(self) -> None:
         if self._exchange is not None:
@@ -78,6 +80,7 @@ class Service:
         """The web side: dashboard, API, metrics, health, and the hooks 1C and Bitrix24 call."""
         tokens = {b.name: b.push_token for b in self.settings.onec if b.push_token}
         routes: list[BaseRoute] = [
+            *bitrix24_events.routes(self.store, StateTokenStore(self.store).application_token),
             *onec_push.routes(self.store, tokens),
             *review.routes(self.store),
         ]
@@ -90,8 +93,17 @@ class Service:
             web=self.settings.web,
             flows=self.enabled_flows(),
             systems_of=self.systems_of,
+            live=self.live_health,
             extra_routes=routes,
         )
+
+    def live_health(self) -> dict[str, str]:
+        """What only the running service knows: request budget in use, token expiry."""
+        health = {"budget": f"{self.bitrix24.bucket.usage():.0%}"}
+        tokens = getattr(self.bitrix24.auth, "tokens", None)
+        if tokens is not None:
+            health["token"] = f"{tokens.expires_at:%Y-%m-%d %H:%M} UTC"
+        return health
 
     def systems_of(self, flow: str) -> list[str]:
         """The systems a flow talks to, as incident subjects."""

@@ -43,8 +43,10 @@ class _Model(BaseModel):
 class Bitrix24Settings(_Model):
     """The Bitrix24 portal."""
 
-    webhook_url: SecretStr = Field(
-        description="Incoming webhook: https://PORTAL/rest/<user_id>/<code>/ (keep it in ${VAR})."
+    webhook_url: SecretStr | None = Field(
+        None,
+        description="Incoming webhook: https://PORTAL/rest/<user_id>/<code>/ (keep it in ${VAR}); "
+        "or configure `oauth` instead.",
     )
     plan: Literal["standard", "enterprise", "onpremise"] = Field(
         "standard",
@@ -66,7 +68,9 @@ class Bitrix24Settings(_Model):
 
     @field_validator("webhook_url")
     @classmethod
-    def _webhook_shape(cls, value: SecretStr) -> SecretStr:
+    def _webhook_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
         url = value.get_secret_value()
         if not re.match(r"^https?://[^/]+(/.*)?/rest/\d+/[^/]+/?$", url):
             raise ValueError(
@@ -78,6 +82,12 @@ class Bitrix24Settings(_Model):
         """Drain rate and burst of the portal's request bucket."""
         rate, burst = PLAN_LIMITS.get(self.plan, (2.0, 50))
         return (self.requests_per_second or rate, self.burst or burst)
+
+    @model_validator(mode="after")
+    def _webhook_or_oauth(self) -> Bitrix24Settings:
+        if self.webhook_url is None and self.oauth is None:
+            raise ValueError("set webhook_url (incoming webhook) or oauth (application)")
+        return self
 
     @model_validator(mode="after")
     def _onpremise_needs_limits(self) -> Bitrix24Settings:

@@ -53,6 +53,17 @@ async def test_push_and_exchange_are_reachable_through_the_service(sqlite_url: s
             ).status_code == 401
             auth = await web.get("/exchange/1c?type=catalog&mode=checkauth", auth=("site", "pw"))
             assert auth.text.startswith("success")
+            event = await web.post(
+                "/hooks/bitrix24",
+                data={
+                    "event": "ONCRMCOMPANYUPDATE",
+                    "auth[member_id]": "m",
+                    "auth[application_token]": "x",
+                },
+            )
+            assert (
+                event.status_code == 401
+            )  # unknown portal: refused by the hook itself, no login page
             assert (await web.get("/")).status_code == 503  # dashboard: no password configured
         async with service.store.engine.connect() as conn:
             rows = (await conn.execute(sa.select(inbox.c.source, inbox.c.object_id))).all()

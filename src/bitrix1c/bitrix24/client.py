@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +34,7 @@ from bitrix1c.errors import (
     Bitrix24Unavailable,
     RetryLater,
 )
+from bitrix1c.monitor import metrics
 
 log = structlog.get_logger(__name__)
 
@@ -252,6 +254,7 @@ class Bitrix24Client:
         url = f"{self._base}{method}.json"
         body = json.dumps(params, ensure_ascii=False).encode("utf-8")
         headers = {"Content-Type": "application/json"}
+        started = time.monotonic()
         try:
             response = await self._http.post(url, content=body, headers=headers)
             if response.status_code in (301, 302, 307, 308) and "location" in response.headers:
@@ -260,13 +263,18 @@ class Bitrix24Client:
                 log.warning("bitrix24.redirected", method=method, to=httpx.URL(target).host)
                 response = await self._http.post(target, content=body, headers=headers)
         except httpx.TimeoutException as exc:
+            metrics.observe_request("bitrix24", method, "timeout", time.monotonic() - started)
             raise Bitrix24Unavailable(
                 "Bitrix24 did not answer in time", method=method, description=str(exc)
             ) from exc
         except httpx.TransportError as exc:
+            metrics.observe_request("bitrix24", method, "error", time.monotonic() - started)
             raise Bitrix24Unavailable(
                 "cannot reach Bitrix24", method=method, description=f"{type(exc).__name__}: {exc}"
             ) from exc
+        metrics.observe_request(
+            "bitrix24", method, response.status_code, time.monotonic() - started
+        )
         self.stats.token_refreshes += getattr(self.auth, "refreshes", 0) - refreshes
         return self._parse(method, response)
 

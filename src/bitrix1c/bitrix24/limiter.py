@@ -57,6 +57,11 @@ class LeakyBucket:
                 self._drain()
             self._level += 1
 
+    def usage(self) -> float:
+        """Share of the bucket currently filled by our requests (0..1), for the dashboard."""
+        self._drain()
+        return min(1.0, self._level / self.capacity)
+
     def penalize(self) -> None:
         """The portal said the bucket is full: assume it is, so we slow down."""
         self._drain()

@@ -36,6 +36,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "health": {"ru": "Связь", "en": "Connections"},
     "last_contact": {"ru": "последний успешный обмен", "en": "last successful exchange"},
     "budget": {"ru": "бюджет запросов Битрикс24", "en": "Bitrix24 request budget in use"},
+    "token": {"ru": "токен доступа действует до", "en": "access token valid until"},
     "record": {"ru": "Запись", "en": "Record"},
     "what": {"ru": "Что случилось", "en": "What happened"},
     "todo": {"ru": "Что сделать", "en": "What to do"},
