@@ -17,16 +17,15 @@ once: 1C retries until it gets a 2xx, so a notification may arrive twice.
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bitrix1c.state.store import Store, utcnow
 from bitrix1c.state.tables import inbox
@@ -118,9 +117,6 @@ class PushResult:
     duplicates: int
 
 
-_locks: weakref.WeakKeyDictionary[Store, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
 def _key(object_type: str, ref: str, event: str, version: str) -> tuple[str, str, str, str]:
     return (object_type, ref.lower(), event, version)
 
@@ -134,34 +130,27 @@ async def save_changes(store: Store, base: str, changes: Iterable[Change]) -> Pu
         total += 1
         key = _key(change.object_type, str(change.ref_key), change.event, change.data_version)
         wanted.setdefault(key, change)
-    lock = _locks.setdefault(store, asyncio.Lock())
-    # One writer at a time in this process: the look-up and the insert must not interleave.
-    async with lock, store.transaction() as conn:
-        refs = sorted({key[1] for key in wanted})
-        rows = await conn.execute(
-            sa.select(inbox.c.object_type, inbox.c.object_id, inbox.c.event, inbox.c.payload).where(
-                inbox.c.source == source, inbox.c.object_id.in_(refs)
+    now = utcnow()
+    accepted = 0
+    # The unique (source, dedup_key) index makes a resend a no-op, even when two service
+    # processes receive the same notification at the same moment.
+    async with store.transaction() as conn:
+        insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+        for key, change in wanted.items():
+            result = await conn.execute(
+                insert(inbox)
+                .values(
+                    source=source,
+                    event=change.event,
+                    object_type=change.object_type,
+                    object_id=str(change.ref_key),
+                    payload=change.payload(base),
+                    status="new",
+                    attempts=0,
+                    received_at=now,
+                    dedup_key=":".join(key),
+                )
+                .on_conflict_do_nothing(index_elements=["source", "dedup_key"])
             )
-        )
-        for object_type, ref, event, payload in rows:
-            version = str((payload or {}).get("DataVersion", ""))
-            wanted.pop(_key(object_type or "", ref or "", event, version), None)
-        now = utcnow()
-        if wanted:
-            await conn.execute(
-                sa.insert(inbox),
-                [
-                    {
-                        "source": source,
-                        "event": change.event,
-                        "object_type": change.object_type,
-                        "object_id": str(change.ref_key),
-                        "payload": change.payload(base),
-                        "status": "new",
-                        "attempts": 0,
-                        "received_at": now,
-                    }
-                    for change in wanted.values()
-                ],
-            )
-    return PushResult(accepted=len(wanted), duplicates=total - len(wanted))
+            accepted += result.rowcount
+    return PushResult(accepted=accepted, duplicates=total - accepted)

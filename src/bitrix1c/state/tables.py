@@ -103,7 +103,10 @@ inbox = sa.Table(
     sa.Column("received_at", Timestamp, nullable=False),
     sa.Column("processed_at", Timestamp, nullable=True),
     sa.Column("error", sa.Text, nullable=True),
+    # Set by sources that may resend (1C push): the same key is stored once per source.
+    sa.Column("dedup_key", sa.String(300), nullable=True),
     sa.Index(None, "status", "received_at"),
+    sa.Index("uq_inbox_source_dedup_key", "source", "dedup_key", unique=True),
 )
 
 # Conditions that need a person; one alert when opened, one when resolved.
