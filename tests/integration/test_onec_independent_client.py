@@ -12,12 +12,14 @@ import time
 from collections.abc import Iterator
 
 import pytest
+
+# The independent client is in the dev extra (`make test` installs it): a plain import,
+# so a missing package fails instead of silently skipping the check.
+import python_1c_odata as odata
 import uvicorn
 
 from bitrix1c.sandbox.onec import OneCBase, TradeData, create_app, populate_trade, populate_ut11
 from bitrix1c.sandbox.seed import generate_counterparties
-
-odata = pytest.importorskip("python_1c_odata")
 
 LOGIN = "ОбменOData"
 PASSWORD = "секрет"
