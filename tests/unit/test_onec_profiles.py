@@ -104,3 +104,24 @@ def test_overrides_from_yaml_settings_change_a_profile() -> None:
 def test_an_override_of_an_unknown_concept_is_refused() -> None:
     with pytest.raises(KeyError, match="partner"):
         get_profile("bp30", {"partner": ConceptOverride(entity_set="Catalog_Партнеры")})
+
+
+def test_overrides_reach_what_the_counterparty_flow_reads() -> None:
+    """A customized base's field names are used by the flow, not only by drift checks."""
+    from bitrix1c.onec.profiles import ConceptOverride, get_profile
+
+    custom = get_profile(
+        "bp30",
+        {"counterparty": ConceptOverride(fields={"inn": "КР_ИНН", "kind": "КР_ВидЛица"})},
+    )
+    fields = custom.counterparty
+    assert fields.inn == "КР_ИНН" and "КР_ИНН" in fields.select()
+    row = {
+        "Ref_Key": "x",
+        "КР_ИНН": " 500100732259 ",
+        "КР_ВидЛица": "ФизическоеЛицо",
+        "ИндивидуальныйПредприниматель": True,
+    }
+    counterparty = fields.to_domain("acc", row)
+    assert (counterparty.inn, counterparty.kind) == ("500100732259", "ip")
+    assert get_profile("bp30").counterparty.inn == "ИНН"  # the shipped profile is unchanged

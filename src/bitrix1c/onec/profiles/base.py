@@ -96,9 +96,27 @@ class Concept:
         )
 
 
+KindOf = Callable[[Mapping[str, Any], "Concept"], CounterpartyKind]
+"""How a configuration tells a legal entity, a sole proprietor and a person apart."""
+
+
+def kind_by_yur_fiz_litso(row: Mapping[str, Any], concept: Concept) -> CounterpartyKind:
+    """УТ 11 / Розница: enum ЮрФизЛицо (ЮрЛицо | ФизЛицо | ЮрЛицоНеРезидент | ИП)."""
+    value = row.get(concept["kind"])
+    if value == "ИндивидуальныйПредприниматель":
+        return "ip"
+    if value == "ФизЛицо":
+        return "individual"
+    return "legal"
+
+
 @dataclass(frozen=True)
 class CounterpartyFields:
-    """Names of the counterparty catalog and its fields in one configuration."""
+    """Names of the counterparty catalog and its fields in one configuration.
+
+    Built from the profile's ``counterparty`` concept (with the base's YAML overrides), so
+    what the flow reads is what drift detection checks.
+    """
 
     entity_set: str
     inn: str
@@ -108,6 +126,20 @@ class CounterpartyFields:
     contact_info: str  # tabular section with phones and e-mails
     kind_of: Callable[[Mapping[str, Any]], CounterpartyKind]
     kind_fields: tuple[str, ...]
+
+    @classmethod
+    def from_concept(cls, concept: Concept, kind_of: KindOf) -> CounterpartyFields:
+        kind_roles = ("kind", "sole_proprietor")
+        return cls(
+            entity_set=concept.entity_set,
+            inn=concept["inn"],
+            kpp=concept["kpp"],
+            full_name=concept["full_name"],
+            okpo=concept["okpo"],
+            contact_info=concept["contact_info"],
+            kind_of=lambda row: kind_of(row, concept),
+            kind_fields=tuple(concept[r] for r in kind_roles if concept.get(r)),
+        )
 
     def select(self) -> list[str]:
         """``$select`` list for reading counterparties."""
@@ -163,8 +195,13 @@ class Profile:
 
     name: str
     title: str
-    counterparty: CounterpartyFields
+    counterparty_kind: KindOf
     concepts: Mapping[str, Concept] = field(default_factory=dict, hash=False)
+
+    @property
+    def counterparty(self) -> CounterpartyFields:
+        """Where the counterparties flow reads from (overrides included)."""
+        return CounterpartyFields.from_concept(self.concept("counterparty"), self.counterparty_kind)
 
     def concept(self, name: str) -> Concept:
         """The concept called ``name``; KeyError when this configuration has none."""

@@ -6,30 +6,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from bitrix1c.domain.counterparty import CounterpartyKind
-from bitrix1c.onec.profiles.base import Concept, CounterpartyFields, Profile
+from bitrix1c.onec.profiles.base import Concept, Profile
 
 
-def _kind(row: Mapping[str, Any]) -> CounterpartyKind:
-    # ЮридическоеФизическоеЛицо: ЮридическоеЛицо | ФизическоеЛицо; a sole proprietor is
-    # ФизическоеЛицо with the boolean ИндивидуальныйПредприниматель.
-    if row.get("ЮридическоеФизическоеЛицо") == "ФизическоеЛицо":
-        return "ip" if row.get("ИндивидуальныйПредприниматель") else "individual"
+def kind_by_legal_form(row: Mapping[str, Any], concept: Concept) -> CounterpartyKind:
+    """ЮридическоеФизическоеЛицо: ЮридическоеЛицо | ФизическоеЛицо; a sole proprietor is
+    ФизическоеЛицо with the boolean ИндивидуальныйПредприниматель."""
+    if row.get(concept["kind"]) == "ФизическоеЛицо":
+        return "ip" if row.get(concept["sole_proprietor"]) else "individual"
     return "legal"
 
 
 BP30 = Profile(
     name="bp30",
     title="Бухгалтерия предприятия 3.0",
-    counterparty=CounterpartyFields(
-        entity_set="Catalog_Контрагенты",
-        inn="ИНН",
-        kpp="КПП",
-        full_name="НаименованиеПолное",
-        okpo="КодПоОКПО",
-        contact_info="КонтактнаяИнформация",
-        kind_of=_kind,
-        kind_fields=("ЮридическоеФизическоеЛицо", "ИндивидуальныйПредприниматель"),
-    ),
+    counterparty_kind=kind_by_legal_form,
     # БП 3.0 has no partners, no customer orders (the invoice for payment is the order)
     # and no quantity register for goods (onec.md §1.13, §2.4–2.7).
     concepts={

@@ -7,36 +7,12 @@ among the checked objects; a customer order is ``ЗаказПокупателя`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from bitrix1c.domain.counterparty import CounterpartyKind
-from bitrix1c.onec.profiles.base import Concept, CounterpartyFields, Profile
-
-
-def _kind(row: Mapping[str, Any]) -> CounterpartyKind:
-    # EnumRef.ЮрФизЛицо as in УТ: ЮрЛицо | ФизЛицо | ИндивидуальныйПредприниматель …
-    value = row.get("ЮрФизЛицо")
-    if value == "ИндивидуальныйПредприниматель":
-        return "ip"
-    if value == "ФизЛицо":
-        return "individual"
-    return "legal"
-
+from bitrix1c.onec.profiles.base import Concept, Profile, kind_by_yur_fiz_litso
 
 RETAIL2 = Profile(
     name="retail2",
     title="Розница 2",
-    counterparty=CounterpartyFields(
-        entity_set="Catalog_Контрагенты",
-        inn="ИНН",
-        kpp="КПП",
-        full_name="НаименованиеПолное",
-        okpo="КодПоОКПО",
-        contact_info="КонтактнаяИнформация",
-        kind_of=_kind,
-        kind_fields=("ЮрФизЛицо",),
-    ),
+    counterparty_kind=kind_by_yur_fiz_litso,
     concepts={
         "counterparty": Concept(
             "Catalog_Контрагенты",
