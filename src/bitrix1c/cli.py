@@ -174,7 +174,7 @@ def run(config: ConfigOption = Path("bitrix1c.yaml")) -> None:
     import uvicorn
 
     from bitrix1c.jobs.scheduler import run_scheduler
-    from bitrix1c.sandbox.server import _Server
+    from bitrix1c.sandbox.server import QuietServer
     from bitrix1c.service import Service
 
     settings = _settings(config)
@@ -182,7 +182,7 @@ def run(config: ConfigOption = Path("bitrix1c.yaml")) -> None:
 
     async def main() -> int:
         service = await Service.open(settings)
-        server = _Server(
+        server = QuietServer(
             uvicorn.Config(
                 service.web_app(),
                 host=settings.web.host,

@@ -27,7 +27,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from bitrix1c.sandbox.server import DEFAULT_SCALE, Endpoints, Sandbox, _Server
+from bitrix1c.sandbox.server import DEFAULT_SCALE, Endpoints, QuietServer, Sandbox
 from bitrix1c.service import Service
 from bitrix1c.settings import Settings, parse_settings
 from bitrix1c.state.review import ReviewQueue
@@ -167,7 +167,7 @@ async def _serve(service: Service, settings: Settings, err: Console) -> None:
     from bitrix1c.jobs.scheduler import run_periodically
 
     app = service.web_app()
-    server = _Server(
+    server = QuietServer(
         uvicorn.Config(
             app,
             host=settings.web.host,

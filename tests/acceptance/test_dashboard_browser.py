@@ -19,7 +19,7 @@ import pytest
 import uvicorn
 
 from bitrix1c.demo import DEMO_PASSWORD, DEMO_USER, demo_settings
-from bitrix1c.sandbox.server import Endpoints, SandboxThread, _Server
+from bitrix1c.sandbox.server import Endpoints, QuietServer, SandboxThread
 from bitrix1c.service import Service
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -42,7 +42,7 @@ class ServiceThread:
     def __init__(self, endpoints: Endpoints, state: Path, port: int) -> None:
         self.settings = demo_settings(endpoints, state, port)
         self.ready = threading.Event()
-        self.server: _Server | None = None
+        self.server: QuietServer | None = None
         self.thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
         self.error: BaseException | None = None
 
@@ -50,7 +50,7 @@ class ServiceThread:
         try:
             service = await Service.open(self.settings)
             await service.run("counterparties", trigger="test")
-            self.server = _Server(
+            self.server = QuietServer(
                 uvicorn.Config(
                     service.web_app(),
                     host="127.0.0.1",

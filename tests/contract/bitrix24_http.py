@@ -14,7 +14,7 @@ import uvicorn
 from bitrix1c.sandbox.bitrix24 import Portal
 
 
-class _Server(uvicorn.Server):
+class QuietServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
@@ -27,7 +27,7 @@ def serve(app: Any) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
-    server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
     thread.start()
     while not server.started:

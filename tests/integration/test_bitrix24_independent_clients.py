@@ -30,7 +30,7 @@ from bitrix1c.sandbox.bitrix24 import Portal, create_app
 LIST_SIZE = 500
 
 
-class _Server(uvicorn.Server):
+class QuietServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
@@ -42,7 +42,7 @@ def serve(app: Any, **ssl: Any) -> Iterator[int]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
-    server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off", **ssl))
+    server = QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off", **ssl))
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
     thread.start()
     while not server.started:

@@ -56,7 +56,7 @@ class Endpoints:
         return cls(**json.loads(path.read_text(encoding="utf-8")))
 
 
-class _Server(uvicorn.Server):
+class QuietServer(uvicorn.Server):
     # The owner of the event loop handles Ctrl-C; uvicorn must not take the signals.
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -205,7 +205,7 @@ class Sandbox:
         self.base = OneCBase(
             state_dir / "onec-trade.sqlite" if state_dir else None, name=BASE_NAME, predefined=True
         )
-        self._servers: list[_Server] = []
+        self._servers: list[QuietServer] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.endpoints: Endpoints | None = None
 
@@ -230,7 +230,7 @@ class Sandbox:
         for app, port in zip(apps, self.ports, strict=True):
             sock = _listen(port)
             ports.append(sock.getsockname()[1])
-            server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+            server = QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off"))
             self._servers.append(server)
             self._tasks.append(asyncio.create_task(server.serve(sockets=[sock])))
         for server in self._servers:
