@@ -192,17 +192,7 @@ class Alerter:
         key = f"{kind}:{subject}"
         now = utcnow()
         async with self.store.transaction() as conn:
-            row = (
-                (
-                    await conn.execute(
-                        sa.select(incidents).where(
-                            incidents.c.key == key, incidents.c.status == "open"
-                        )
-                    )
-                )
-                .mappings()
-                .first()
-            )
+            row = await self._find_open(conn, key)
             if row is None:
                 await conn.execute(
                     sa.insert(incidents).values(
@@ -224,7 +214,9 @@ class Alerter:
                     .where(incidents.c.id == row["id"])
                     .values(count=incidents.c.count + 1, last_seen=now, message=message)
                 )
-            incident = await self._open(conn, key)
+            found = await self._find_open(conn, key)
+            assert found is not None
+            incident = Incident.from_row(found)
         if not incident.notified and now - incident.opened_at >= notify_after:
             await self._notify(incident, opened=True)
             await self._mark_notified(incident.id)
@@ -234,29 +226,16 @@ class Alerter:
         """Close the open incident ``kind:subject`` (if any); say so if it was announced."""
         key = f"{kind}:{subject}"
         async with self.store.transaction() as conn:
-            row = (
-                (
-                    await conn.execute(
-                        sa.select(incidents).where(
-                            incidents.c.key == key, incidents.c.status == "open"
-                        )
-                    )
-                )
-                .mappings()
-                .first()
-            )
+            row = await self._find_open(conn, key)
             if row is None:
                 return None
+            resolved_at = utcnow()
             await conn.execute(
                 sa.update(incidents)
                 .where(incidents.c.id == row["id"])
-                .values(status="resolved", resolved_at=utcnow())
+                .values(status="resolved", resolved_at=resolved_at)
             )
-            closed = Incident.from_row(
-                (await conn.execute(sa.select(incidents).where(incidents.c.id == row["id"])))
-                .mappings()
-                .one()
-            )
+            closed = Incident.from_row({**row, "status": "resolved", "resolved_at": resolved_at})
         if closed.notified:
             await self._notify(closed, opened=False)
         return closed
@@ -267,17 +246,10 @@ class Alerter:
     # --- internals ----------------------------------------------------------------------
 
     @staticmethod
-    async def _open(conn: Any, key: str) -> Incident:
-        row = (
-            (
-                await conn.execute(
-                    sa.select(incidents).where(incidents.c.key == key, incidents.c.status == "open")
-                )
-            )
-            .mappings()
-            .one()
-        )
-        return Incident.from_row(row)
+    async def _find_open(conn: Any, key: str) -> Any:
+        """The open incident row with ``key``, or None."""
+        query = sa.select(incidents).where(incidents.c.key == key, incidents.c.status == "open")
+        return (await conn.execute(query)).mappings().first()
 
     async def _mark_notified(self, incident_id: int) -> None:
         async with self.store.transaction() as conn:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 from bitrix1c.state.store import RunSummary, Store
-from bitrix1c.state.tables import inbox, incidents, record_errors
+from bitrix1c.state.tables import incidents
 
 RECORDS = Counter(
     "bitrix1c_records_total", "Records processed by flows, by outcome.", ["flow", "outcome"]
@@ -62,16 +62,8 @@ def observe_request(system: str, method: str, status: int | str, seconds: float)
 
 async def refresh_from_store(store: Store) -> None:
     """Update the gauges that describe the store."""
+    backlog = await store.backlog()
     async with store.engine.connect() as conn:
-        rows = await conn.execute(
-            sa.select(record_errors.c.status, sa.func.count()).group_by(record_errors.c.status)
-        )
-        by_status: dict[str, int] = {str(status): int(n) for status, n in rows.all()}
-        new_events = (
-            await conn.execute(
-                sa.select(sa.func.count()).select_from(inbox).where(inbox.c.status == "new")
-            )
-        ).scalar_one()
         open_incidents = (
             await conn.execute(
                 sa.select(sa.func.count())
@@ -80,9 +72,9 @@ async def refresh_from_store(store: Store) -> None:
             )
         ).scalar_one()
     for status in ("open", "retrying", "resolved", "ignored"):
-        OPEN_ERRORS.labels(status).set(by_status.get(status, 0))
-    BACKLOG.labels("inbox").set(new_events)
-    BACKLOG.labels("retry").set(by_status.get("retrying", 0))
+        OPEN_ERRORS.labels(status).set(backlog.errors(status))
+    BACKLOG.labels("inbox").set(backlog.inbox_new)
+    BACKLOG.labels("retry").set(backlog.errors("retrying"))
     OPEN_INCIDENTS.set(open_incidents)
 
 

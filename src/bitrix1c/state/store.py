@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bitrix1c.errors import StoreError
-from bitrix1c.state.tables import audit, cursors, links, record_errors, runs
+from bitrix1c.state.tables import audit, cursors, inbox, links, record_errors, runs
 
 
 def utcnow() -> datetime:
@@ -175,6 +175,17 @@ class RecordErrorEntry:
             "first_seen": self.first_seen.isoformat(),
             "last_seen": self.last_seen.isoformat(),
         }
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Work waiting: record errors by status and inbox events not processed yet."""
+
+    errors_by_status: Mapping[str, int]
+    inbox_new: int
+
+    def errors(self, status: str) -> int:
+        return self.errors_by_status.get(status, 0)
 
 
 def _alembic_config(connection: Connection) -> Config:
@@ -438,6 +449,20 @@ class Store:
                 sa.update(record_errors).where(record_errors.c.id == error_id).values(**values)
             )
         return await self.error(error_id)
+
+    async def backlog(self) -> Backlog:
+        """Record errors by status and new inbox events (dashboard, metrics)."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(record_errors.c.status, sa.func.count()).group_by(record_errors.c.status)
+            )
+            by_status = {str(status): int(n) for status, n in rows.all()}
+            new_events = (
+                await conn.execute(
+                    sa.select(sa.func.count()).select_from(inbox).where(inbox.c.status == "new")
+                )
+            ).scalar_one()
+        return Backlog(errors_by_status=by_status, inbox_new=int(new_events))
 
     # --- audit --------------------------------------------------------------------------
 

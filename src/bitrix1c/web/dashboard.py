@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bitrix1c.state.store import Run, RunSummary, Store, aware, utcnow
-from bitrix1c.state.tables import inbox, incidents, record_errors, runs
+from bitrix1c.state.tables import inbox, incidents, runs
 from bitrix1c.web.charts import Bar
 
 HealthProbe = Callable[[], Mapping[str, Any]]
@@ -99,15 +99,6 @@ async def overview(
                 )
             )
         ).all()
-        inbox_backlog = (
-            await conn.execute(
-                sa.select(sa.func.count()).select_from(inbox).where(inbox.c.status == "new")
-            )
-        ).scalar_one()
-        counted = await conn.execute(
-            sa.select(record_errors.c.status, sa.func.count()).group_by(record_errors.c.status)
-        )
-        by_status: dict[str, int] = {str(k): int(n) for k, n in counted.all()}
         open_incidents = (
             (
                 await conn.execute(
@@ -119,6 +110,7 @@ async def overview(
             .mappings()
             .all()
         )
+    backlog = await store.backlog()
     durations = [
         (p - r).total_seconds()
         for r, p in ((aware(a), aware(b)) for a, b in done)
@@ -147,9 +139,9 @@ async def overview(
         flows=panels,
         transfer_median=statistics.median(durations) if durations else None,
         transfer_p95=percentile(durations, 0.95) if durations else None,
-        inbox_backlog=int(inbox_backlog),
-        retry_backlog=int(by_status.get("retrying", 0)),
-        open_errors=int(by_status.get("open", 0)),
+        inbox_backlog=backlog.inbox_new,
+        retry_backlog=backlog.errors("retrying"),
+        open_errors=backlog.errors("open"),
         incidents=[dict(i) for i in open_incidents],
         last_contact=last_contact,
         live=dict(live()) if live else {},
