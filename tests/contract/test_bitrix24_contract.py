@@ -11,15 +11,24 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from bitrix24_http import PortalServer, serve
 from starlette.applications import Starlette
 
 from bitrix1c.bitrix24.auth import OAuth2Auth, StateTokenStore, TokenPair
-from bitrix1c.bitrix24.client import Bitrix24Client
-from bitrix1c.bitrix24.events import bind_offline, bind_online, fetch_offline_events
+from bitrix1c.bitrix24.client import Bitrix24Client, RetryStrategy
+from bitrix1c.bitrix24.events import (
+    bind_offline,
+    bind_online,
+    fetch_offline_events,
+    list_offline_events,
+    mark_offline_errors,
+    poll_offline_events,
+)
 from bitrix1c.bitrix24.models import (
+    BankDetail,
     Category,
     Company,
     Contact,
@@ -27,11 +36,12 @@ from bitrix1c.bitrix24.models import (
     EventBinding,
     Item,
     Requisite,
+    RequisiteLink,
     RequisitePreset,
     Status,
     parse_result,
 )
-from bitrix1c.errors import Bitrix24AuthError, Bitrix24RecordError
+from bitrix1c.errors import Bitrix24AuthError, Bitrix24Error, Bitrix24RecordError
 from bitrix1c.state.store import Store
 from bitrix1c.state.tables import inbox
 from bitrix1c.web.bitrix24_events import routes
@@ -169,6 +179,104 @@ async def test_requisites_and_presets(b24: Bitrix24Client) -> None:
         ).result,
     )
     assert [(r.ENTITY_ID, r.RQ_KPP) for r in found] == [(company_id, "773601002")]
+
+
+async def test_bank_details_and_requisite_links(b24: Bitrix24Client) -> None:
+    client_id = int((await b24.call("crm.company.add", {"fields": {"TITLE": "Гамма"}})).result)
+    mine = await b24.call("crm.company.add", {"fields": {"TITLE": "Мы", "IS_MY_COMPANY": "Y"}})
+    requisite = {"ENTITY_TYPE_ID": 4, "PRESET_ID": 1, "NAME": "Реквизит"}
+    # the way a sync writes them: requisite + bank detail in one batch, by reference
+    reply = await b24.batch(
+        {
+            "r": ("crm.requisite.add", {"fields": {**requisite, "ENTITY_ID": client_id}}),
+            "b": (
+                "crm.requisite.bankdetail.add",
+                {
+                    "fields": {
+                        "ENTITY_ID": "$result[r]",
+                        "NAME": "ПАО Супербанк",
+                        "RQ_BANK_NAME": "ПАО Супербанк",
+                        "RQ_BIK": "044525225",
+                        "RQ_ACC_NUM": "40702810938000060473",
+                        "RQ_COR_ACC_NUM": "30101810400000000225",
+                        "XML_ID": "1c-bank-1",
+                        "ACTIVE": "Y",
+                    }
+                },
+            ),
+            "mr": ("crm.requisite.add", {"fields": {**requisite, "ENTITY_ID": int(mine.result)}}),
+            "mb": (
+                "crm.requisite.bankdetail.add",
+                {"fields": {"ENTITY_ID": "$result[mr]", "NAME": "Наш банк", "RQ_BIK": "044525593"}},
+            ),
+            "bad": ("crm.requisite.bankdetail.add", {"fields": {"ENTITY_ID": 10**6, "NAME": "x"}}),
+        }
+    )
+    assert list(reply.errors) == ["bad"] and isinstance(reply.errors["bad"], Bitrix24RecordError)
+    requisite_id, bank_id = int(reply.results["r"]), int(reply.results["b"])
+    got = parse_result(
+        "crm.requisite.bankdetail.get",
+        (await b24.call("crm.requisite.bankdetail.get", {"id": bank_id})).result,
+    )
+    assert isinstance(got, BankDetail)
+    assert (got.ENTITY_ID, got.RQ_BIK, got.RQ_ACC_NUM, got.XML_ID) == (
+        requisite_id,
+        "044525225",
+        "40702810938000060473",
+        "1c-bank-1",
+    )
+    await b24.call(
+        "crm.requisite.bankdetail.update",
+        {"id": bank_id, "fields": {"RQ_COR_ACC_NUM": "30101810400000000999"}},
+    )
+    listed = await b24.call(
+        "crm.requisite.bankdetail.list",
+        {"filter": {"ENTITY_ID": requisite_id}, "select": ["ID", "RQ_COR_ACC_NUM"]},
+    )
+    assert listed.total == 1
+    assert [(d.ID, d.RQ_COR_ACC_NUM) for d in parse_result(
+        "crm.requisite.bankdetail.list", listed.result
+    )] == [(bank_id, "30101810400000000999")]  # fmt: skip
+    deal_id = int(
+        (await b24.call("crm.deal.add", {"fields": {"TITLE": "Д", "COMPANY_ID": client_id}})).result
+    )
+    link = {
+        "ENTITY_TYPE_ID": 2,
+        "ENTITY_ID": deal_id,
+        "REQUISITE_ID": requisite_id,
+        "BANK_DETAIL_ID": bank_id,
+        "MC_REQUISITE_ID": int(reply.results["mr"]),
+        "MC_BANK_DETAIL_ID": int(reply.results["mb"]),
+    }
+    assert (await b24.call("crm.requisite.link.register", {"fields": link})).result is True
+    key = {"entityTypeId": 2, "entityId": deal_id}
+    got_link = parse_result(
+        "crm.requisite.link.get", (await b24.call("crm.requisite.link.get", key)).result
+    )
+    assert isinstance(got_link, RequisiteLink) and got_link.raw() == link
+    links = parse_result(
+        "crm.requisite.link.list",
+        (await b24.call("crm.requisite.link.list", {"filter": {"ENTITY_ID": deal_id}})).result,
+    )
+    assert [(x.ENTITY_TYPE_ID, x.BANK_DETAIL_ID) for x in links] == [(2, bank_id)]
+    with pytest.raises(Bitrix24RecordError) as refused:
+        await b24.call(
+            "crm.requisite.link.register",
+            {"fields": {**link, "BANK_DETAIL_ID": int(reply.results["mb"])}},
+        )
+    assert refused.value.status == 400 and "is not assigned to Requisite" in str(
+        refused.value.description
+    )
+    assert (await b24.call("crm.requisite.link.unregister", key)).result is True
+    # deleting the requisite takes its bank details along
+    await b24.call("crm.requisite.delete", {"id": requisite_id})
+    with pytest.raises(Bitrix24RecordError):
+        await b24.call("crm.requisite.bankdetail.get", {"id": bank_id})
+    await b24.call("crm.requisite.bankdetail.delete", {"id": int(reply.results["mb"])})
+    gone = await b24.call(
+        "crm.requisite.bankdetail.list", {"filter": {"@ID": [bank_id, int(reply.results["mb"])]}}
+    )
+    assert gone.result == [] and gone.total == 0
 
 
 # --- deals, items, pipelines ----------------------------------------------------------
@@ -444,6 +552,103 @@ async def test_offline_events_skip_our_own_writes(
         assert seen == [("ONCRMCOMPANYUPDATE", company_id)]
         again = [b async for b in fetch_offline_events(b24, auth_connector="bitrix1c")]
         assert again == []
+
+
+class RefusingClear(httpx.AsyncBaseTransport):
+    """Real HTTP, except that ``event.offline.clear`` fails — after noting the inbox."""
+
+    def __init__(self, store: Store) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.store = store
+        self.inbox_rows_at_clear: list[int] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("event.offline.clear.json"):
+            self.inbox_rows_at_clear.append(len(await _offline_rows(self.store)))
+            return httpx.Response(500, json={"error": "INTERNAL_SERVER_ERROR"})
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def _offline_rows(store: Store) -> list[dict]:
+    async with store.engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(inbox).where(inbox.c.source == "bitrix24").order_by(inbox.c.id)
+        )
+        return [dict(r) for r in rows.mappings().all()]
+
+
+async def test_offline_poller_moves_other_peoples_changes_to_the_inbox_once(
+    bitrix24_portal: PortalServer, store: Store
+) -> None:
+    # The service's client carries the connector; managers write through the portal UI
+    # (here: a webhook client without one).
+    service = await app_client(bitrix24_portal, store, "app.poller", auth_connector="bitrix1c")
+    manager = Bitrix24Client(bitrix24_portal.webhook_url, rate=1000, burst=1000)
+    async with service, manager:
+        events = ["ONCRMCOMPANYADD", "ONCRMCOMPANYUPDATE", "ONCRMBANKDETAILADD"]
+        await bind_offline(service, events, auth_connector="bitrix1c")
+        theirs = int((await manager.call("crm.company.add", {"fields": {"TITLE": "М"}})).result)
+        await manager.call("crm.company.update", {"id": theirs, "fields": {"TITLE": "М2"}})
+        ours = int((await service.call("crm.company.add", {"fields": {"TITLE": "Н"}})).result)
+        await service.batch({"u": ("crm.company.update", {"id": ours, "fields": {"TITLE": "Н2"}})})
+
+        # 1. the clear fails after the rows were committed: nothing is lost
+        refusing = RefusingClear(store)
+        failing = await app_client(
+            bitrix24_portal,
+            store,
+            "app.poller",
+            auth_connector="bitrix1c",
+            transport=refusing,
+            retry=RetryStrategy(max_attempts=1),
+        )
+        async with failing:
+            with pytest.raises(Bitrix24Error):
+                await poll_offline_events(failing, store, process_id="svc-1")
+        assert refusing.inbox_rows_at_clear == [2]  # committed before the clear was sent
+        queued = [e async for e in list_offline_events(service)]
+        assert [(e.EVENT_NAME, e.PROCESS_ID) for e in queued] == [
+            ("ONCRMCOMPANYADD", "svc-1"),
+            ("ONCRMCOMPANYUPDATE", "svc-1"),
+        ]
+
+        # 2. the next poll of the same process gets the batch again, stores it once, clears
+        polled = await poll_offline_events(service, store, process_id="svc-1")
+        assert (polled.received, polled.stored) == (2, 0)
+        assert [e async for e in list_offline_events(service)] == []
+        await manager.call("crm.company.update", {"id": theirs, "fields": {"TITLE": "М3"}})
+        polled = await poll_offline_events(service, store, process_id="svc-1")
+        assert (polled.received, polled.stored) == (1, 1)
+
+    rows = await _offline_rows(store)
+    assert [(r["event"], r["object_type"], r["object_id"], r["status"]) for r in rows] == [
+        ("ONCRMCOMPANYADD", "company", str(theirs), "new"),
+        ("ONCRMCOMPANYUPDATE", "company", str(theirs), "new"),
+        ("ONCRMCOMPANYUPDATE", "company", str(theirs), "new"),
+    ]
+    # our own writes (ours, with the connector) never came back as changes
+    assert str(ours) not in {r["object_id"] for r in rows}
+    assert rows[0]["payload"]["data"] == {"FIELDS": {"ID": theirs}}
+
+
+async def test_offline_errors_leave_the_queue_until_asked_for(
+    bitrix24_portal: PortalServer, store: Store
+) -> None:
+    b24 = await app_client(bitrix24_portal, store, "app.errors")
+    async with b24:
+        await bind_offline(b24, ["ONCRMCONTACTADD"])
+        await b24.call("crm.contact.add", {"fields": {"NAME": "Ошибочный"}})
+        reply = await b24.call("event.offline.get", {"clear": 0, "process_id": "p"})
+        batch = parse_result("event.offline.get", reply.result)
+        await mark_offline_errors(b24, "p", [e.MESSAGE_ID for e in batch.events])
+        listed = [e async for e in list_offline_events(b24)]
+        assert [(e.ERROR, e.PROCESS_ID) for e in listed] == [(1, "")]
+        again = await b24.call("event.offline.get", {"clear": 0})
+        assert parse_result("event.offline.get", again.result).events == []
+        assert (await poll_offline_events(b24, store)).received == 0
 
 
 # --- faults -------------------------------------------------------------------------------

@@ -8,8 +8,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from bitrix1c.bitrix24.client import Bitrix24Client
 from bitrix1c.bitrix24.models import METHOD_MODELS, Bitrix24Model, parse_result
 
 SPEC_DIR = Path(__file__).parents[1] / "data" / "reference" / "bitrix24" / "methods"
@@ -69,3 +71,28 @@ def test_unknown_keys_are_kept_as_extra() -> None:
     product = parse_result("catalog.product.list", spec["resultExample"]["result"])[0]
     assert product.id is not None and product.iblockId is not None
     assert any(key.startswith("property") for key in product.extra)
+
+
+# Methods whose result is a scalar (an id or true): nothing to model, but the reply the
+# caller gets must carry the whole example (result and the time block).
+SCALAR_RESULTS = (
+    "crm.requisite.bankdetail.add",
+    "crm.requisite.bankdetail.update",
+    "crm.requisite.bankdetail.delete",
+    "crm.requisite.link.register",
+    "crm.requisite.link.unregister",
+    "event.offline.clear",
+    "event.offline.error",
+)
+
+
+@pytest.mark.parametrize("method", SCALAR_RESULTS)
+async def test_scalar_result_example_reaches_the_caller_whole(method: str) -> None:
+    example = json.loads((SPEC_DIR / f"{method}.json").read_text("utf-8"))["resultExample"]
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=example))
+    async with Bitrix24Client(
+        "https://portal.example/rest/1/code/", transport=transport, rate=1000, burst=1000
+    ) as client:
+        reply = await client.call(method, {})
+    assert isinstance(example["result"], bool | int)
+    assert (reply.result, dict(reply.time or {})) == (example["result"], example["time"])

@@ -224,6 +224,18 @@ def test_b24pysdk_scenario(tls_files: tuple[Path, Path], monkeypatch: pytest.Mon
             # update a deal
             assert crm.deal.update(bitrix_id=deal_id, fields={"STAGE_ID": "WON"}).result is True
             assert crm.deal.get(bitrix_id=deal_id).result["STAGE_ID"] == "WON"
+            # a bank detail of the requisite and the deal's requisite link, the SDK's own way
+            bank_id = crm.requisite.bankdetail.add(
+                fields={"ENTITY_ID": requisite_id, "NAME": "Банк", "RQ_BIK": "044525225"}
+            ).result
+            banks = crm.requisite.bankdetail.list(filter={"ENTITY_ID": requisite_id}).result
+            assert [(b["ID"], b["RQ_BIK"]) for b in banks] == [(str(bank_id), "044525225")]
+            assert crm.deal.update(bitrix_id=deal_id, fields={"COMPANY_ID": company_id}).result
+            link = {"ENTITY_TYPE_ID": 2, "ENTITY_ID": deal_id, "REQUISITE_ID": requisite_id}
+            link |= {"BANK_DETAIL_ID": bank_id, "MC_REQUISITE_ID": 0, "MC_BANK_DETAIL_ID": 0}
+            assert crm.requisite.link.register(fields=link).result is True
+            got = crm.requisite.link.get(entity_type_id=2, entity_id=deal_id).result
+            assert got["BANK_DETAIL_ID"] == str(bank_id)
         assert (
             company_with_requisite(portal, int(company_id))["requisite"]["RQ_INN"] == "7707083893"
         )

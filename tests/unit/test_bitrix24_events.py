@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 
 from bitrix1c.bitrix24.client import Bitrix24Client
 from bitrix1c.bitrix24.encoding import php_decode
-from bitrix1c.bitrix24.events import fetch_offline_events
+from bitrix1c.bitrix24.events import fetch_offline_events, poll_offline_events
 from bitrix1c.state.store import Store
 from bitrix1c.state.tables import inbox
 from bitrix1c.web.bitrix24_events import routes
@@ -145,3 +145,25 @@ async def test_offline_events_are_cleared_only_after_processing() -> None:
     assert len(seen) == 3 and cleared == {"m0", "m1", "m2"}
     get_params = calls[0][1]
     assert get_params["clear"] == 0 and get_params["auth_connector"] == "bitrix1c"
+
+
+async def test_poller_clears_nothing_when_the_inbox_cannot_store(store: Store) -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        method = request.url.path.rsplit("/", 1)[-1].removesuffix(".json")
+        calls.append(method)
+        event = {"ID": "7", "EVENT_NAME": "ONCRMDEALADD", "EVENT_DATA": {"FIELDS": {"ID": 12}}}
+        return httpx.Response(200, json={"result": {"process_id": "p", "events": [event]}})
+
+    async with store.transaction() as conn:
+        await conn.execute(sa.text("DROP TABLE inbox"))  # the store breaks
+    async with Bitrix24Client(
+        "https://acme.bitrix24.ru/rest/1/code/",
+        rate=1000,
+        burst=1000,
+        transport=httpx.MockTransport(handler),
+    ) as b24:
+        with pytest.raises(sa.exc.SQLAlchemyError):
+            await poll_offline_events(b24, store, process_id="p")
+    assert calls == ["event.offline.get"]  # the batch stays reserved in Bitrix24

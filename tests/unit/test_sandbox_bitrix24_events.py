@@ -72,7 +72,9 @@ def test_auth_connector_suppresses_own_writes(portal: Portal) -> None:
     )
     portal.call("crm.company.add", {"fields": {"TITLE": "Своя"}, "auth_connector": "bitrix1c"})
     theirs = portal.call("crm.company.add", {"fields": {"TITLE": "Менеджера"}})["result"]
-    events = app_call(portal, "event.offline.get")["events"]
+    # the queue is split by source: without the key only unkeyed bindings' events are seen
+    assert app_call(portal, "event.offline.list") == []
+    events = app_call(portal, "event.offline.get", {"auth_connector": "bitrix1c"})["events"]
     assert [e["EVENT_DATA"]["FIELDS"]["ID"] for e in events] == [theirs]
 
 
@@ -141,4 +143,63 @@ def test_batch_with_auth_connector_marks_every_write(portal: Portal) -> None:
             "cmd": {"a": "crm.company.add?fields[TITLE]=A", "b": "crm.company.add?fields[TITLE]=B"},
         },
     )
-    assert app_call(portal, "event.offline.get")["events"] == []
+    portal.call("crm.company.add", {"fields": {"TITLE": "C"}})  # a manager's write
+    events = app_call(portal, "event.offline.get", {"auth_connector": "bitrix1c"})["events"]
+    assert len(events) == 1  # only the manager's company, none of the batch's
+
+
+def test_offline_list_reads_without_changing_the_queue(portal: Portal) -> None:
+    app_call(portal, "event.bind", {"event": "ONCRMCOMPANYADD", "event_type": "offline"})
+    companies = [
+        portal.call("crm.company.add", {"fields": {"TITLE": f"К{i}"}})["result"] for i in range(55)
+    ]
+    reserved = app_call(portal, "event.offline.get", {"clear": 0, "limit": 2})
+    page = portal.call("event.offline.list", {}, client_id=APP)
+    assert (page["total"], page["next"], len(page["result"])) == (55, 50, 50)
+    first = page["result"][0]
+    assert set(first) == {
+        "ID", "TIMESTAMP_X", "EVENT_NAME", "EVENT_DATA", "EVENT_ADDITIONAL", "MESSAGE_ID",
+        "PROCESS_ID", "ERROR",
+    }  # fmt: skip
+    assert (first["PROCESS_ID"], first["ERROR"]) == (reserved["process_id"], "0")
+    assert page["result"][2]["PROCESS_ID"] == ""
+    tail = portal.call("event.offline.list", {"start": 50, "order": {"ID": "DESC"}}, client_id=APP)
+    assert [e["EVENT_DATA"]["FIELDS"]["ID"] for e in tail["result"]] == companies[4::-1]
+    assert "next" not in tail
+    mine = app_call(
+        portal, "event.offline.list", {"filter": {"PROCESS_ID": reserved["process_id"]}}
+    )
+    assert [e["ID"] for e in mine] == [e["ID"] for e in reserved["events"]]
+    assert portal.store.query("SELECT COUNT(*) FROM event_offline")[0][0] == 55
+
+
+def test_offline_error_flags_records_out_of_the_normal_queue(portal: Portal) -> None:
+    app_call(portal, "event.bind", {"event": "ONCRMCONTACTADD", "event_type": "offline"})
+    for name in ("А", "Б"):
+        portal.call("crm.contact.add", {"fields": {"NAME": name}})
+    reserved = app_call(portal, "event.offline.get", {"clear": 0})
+    bad, good = reserved["events"]
+    params = {"process_id": reserved["process_id"], "message_id": [bad["MESSAGE_ID"]]}
+    assert app_call(portal, "event.offline.error", params) is True
+    app_call(portal, "event.offline.clear", {"process_id": reserved["process_id"]})
+    assert app_call(portal, "event.offline.get", {"clear": 0})["events"] == []
+    listed = app_call(portal, "event.offline.list")
+    assert [(e["ID"], e["ERROR"], e["PROCESS_ID"]) for e in listed] == [(bad["ID"], "1", "")]
+    retry = app_call(portal, "event.offline.get", {"error": 1})
+    assert [e["ID"] for e in retry["events"]] == [bad["ID"]]
+    assert good["ID"] != bad["ID"]
+    with pytest.raises(RestError):
+        app_call(portal, "event.offline.error", {})
+
+
+def test_a_process_gets_its_unfinished_records_again(portal: Portal) -> None:
+    app_call(portal, "event.bind", {"event": "ONCRMCOMPANYADD", "event_type": "offline"})
+    portal.call("crm.company.add", {"fields": {"TITLE": "Первая"}})
+    first = app_call(portal, "event.offline.get", {"clear": 0, "process_id": "poller-1"})
+    portal.call("crm.company.add", {"fields": {"TITLE": "Вторая"}})
+    # another process sees only what nobody holds
+    other = app_call(portal, "event.offline.get", {"clear": 0, "process_id": "poller-2"})
+    assert len(other["events"]) == 1
+    # the first process crashed before clearing: asking again with its id returns its record
+    again = app_call(portal, "event.offline.get", {"clear": 0, "process_id": "poller-1"})
+    assert [e["ID"] for e in again["events"]] == [e["ID"] for e in first["events"]]

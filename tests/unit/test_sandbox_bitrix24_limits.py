@@ -138,3 +138,12 @@ def test_webhook_code_is_generated_and_persisted(tmp_path: Path) -> None:
     assert second.call("crm.requisite.preset.list", {})["total"] == 4
     second.close()
     assert Portal(None).webhook_code != Portal(None).webhook_code
+
+
+def test_operating_reset_forgets_every_sum() -> None:
+    tracker = OperatingTracker(480.0, clock=lambda: 1_000_000.0)
+    tracker.add("webhook:1", "batch", 500.0)
+    assert tracker.is_blocked("webhook:1", "batch")
+    tracker.reset()
+    assert not tracker.is_blocked("webhook:1", "batch")
+    assert tracker.snapshot("webhook:1", "batch")[0] == 0

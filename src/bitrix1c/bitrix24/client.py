@@ -373,8 +373,11 @@ class Bitrix24Client:
         wrapper: str | None = None,
         chain: int = BATCH_LIMIT,
         params: Mapping[str, Any] | None = None,
+        after: int = 0,
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """Yield pages (≤2,500 records each) of a big list, ordered by id, no counting.
+
+        ``after``: start after this id (a cursor over records added since the last read).
 
         ``wrapper`` names the key the rows sit under for methods that wrap them
         (``items`` for crm.item.list, ``products`` for catalog.product.list); ``params``
@@ -385,7 +388,7 @@ class Bitrix24Client:
         selected = list(select)
         if id_field not in selected and "*" not in selected:
             selected.insert(0, id_field)
-        last_id = 0
+        last_id = after
         path = f"[{wrapper}]" if wrapper else ""
         while True:
             commands: dict[str, tuple[str, Mapping[str, Any] | None]] = {}

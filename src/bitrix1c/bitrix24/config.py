@@ -40,6 +40,12 @@ class Bitrix24OAuthSettings(BaseModel):
         description="Sent with the service's writes; offline events bound with the same key "
         "skip them (Professional plan and above). Empty to disable.",
     )
+    offline_events_every_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="How often the portal's offline event queue is moved into the inbox "
+        "(event.offline.get/clear); 0 turns the poller off.",
+    )
 
 
 async def open_client(

@@ -278,12 +278,16 @@ class EventBinding(Bitrix24Model):
 
 
 class OfflineEvent(Bitrix24Model):
+    """A record of the offline queue; ``event.offline.list`` adds ``PROCESS_ID`` and ``ERROR``."""
+
     ID: Id = None
     TIMESTAMP_X: str | None = None
     EVENT_NAME: str | None = None
     EVENT_DATA: Any = None
     EVENT_ADDITIONAL: Any = None
     MESSAGE_ID: str | None = None
+    PROCESS_ID: str | None = None  # "" when not reserved
+    ERROR: Id = None  # 1 after ``event.offline.error``
 
 
 class OfflineEvents(Bitrix24Model):
@@ -338,6 +342,7 @@ METHOD_MODELS: dict[str, tuple[type[Bitrix24Model], str | None, bool]] = {
     "catalog.storeproduct.list": (StoreProduct, "storeProducts", True),
     "event.get": (EventBinding, None, True),
     "event.offline.get": (OfflineEvents, None, False),
+    "event.offline.list": (OfflineEvent, None, True),
 }
 
 

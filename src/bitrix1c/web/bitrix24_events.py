@@ -26,38 +26,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bitrix1c.bitrix24.encoding import php_decode
+from bitrix1c.bitrix24.events import EVENT_SOURCE, event_object
 from bitrix1c.state.tables import inbox
 
 log = structlog.get_logger(__name__)
 
 MAX_BODY = 256 * 1024
-SOURCE = "bitrix24"
 
 # (member_id, domain) → the application token this portal's events carry, None if unknown.
 TokensLookup = Callable[[str, str], Awaitable[str | None]]
-
-
-def _object(event: str, data: Any) -> tuple[str | None, str | None]:
-    """What changed: ``(object type, id)`` from ``data[FIELDS]``."""
-    fields = data.get("FIELDS") if isinstance(data, dict) else None
-    if not isinstance(fields, dict):
-        return None, None
-    object_id = fields.get("ID")
-    name = event.upper()
-    if "ENTITY_TYPE_ID" in fields:
-        object_type = f"crm.item:{fields['ENTITY_TYPE_ID']}"
-    elif name.startswith("ONCRM"):
-        object_type = name.removeprefix("ONCRM")
-        for suffix in ("ADD", "UPDATE", "DELETE", "MOVETOCATEGORY"):
-            if object_type.endswith(suffix):
-                object_type = object_type.removesuffix(suffix)
-                break
-        object_type = object_type.lower()
-    elif name.startswith("CATALOG."):
-        object_type = "catalog." + name.split(".")[1].lower()
-    else:
-        object_type = None
-    return object_type, None if object_id is None else str(object_id)
 
 
 def routes(store: Any, tokens_lookup: TokensLookup) -> list[Route]:
@@ -90,13 +67,13 @@ def routes(store: Any, tokens_lookup: TokensLookup) -> list[Route]:
         event = str(payload.get("event") or "")
         if not event:
             return JSONResponse({"error": "no event name"}, status_code=400)
-        object_type, object_id = _object(event, payload.get("data"))
+        object_type, object_id = event_object(event, payload.get("data"))
         # Tokens in the payload are credentials: the inbox keeps who and what, not them.
         stored = {**payload, "auth": {k: v for k, v in auth.items() if "token" not in k}}
         async with store.transaction() as conn:
             result = await conn.execute(
                 sa.insert(inbox).values(
-                    source=SOURCE,
+                    source=EVENT_SOURCE,
                     event=event.upper(),
                     object_type=object_type,
                     object_id=object_id,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from typing import Any
 
 from .errors import RestError, crm_error
@@ -39,6 +40,35 @@ def phone_digits(value: str) -> str:
     return re.sub(r"\D", "", _EXTENSION.sub("", value))
 
 
+_INDEXES: weakref.WeakKeyDictionary[Store, dict[tuple[str, str], tuple[int, dict[str, set[int]]]]]
+_INDEXES = weakref.WeakKeyDictionary()
+
+
+def _comm_index(store: Store, entity: str, kind: str) -> dict[str, set[int]]:
+    """Owners by comparison key of one entity's phones or e-mails.
+
+    Built from the multi-field table and kept until the next write on the store's
+    connection (``total_changes``), so the commands of one batch share one scan —
+    a real portal looks duplicates up in an index, not by reading every phone.
+    """
+    cache = _INDEXES.setdefault(store, {})
+    with store.lock:
+        version = store.conn.total_changes
+        known = cache.get((entity, kind))
+        if known is not None and known[0] == version:
+            return known[1]
+        rows = store.query(
+            "SELECT DISTINCT entity_id, value FROM fm WHERE entity = ? AND type_id = ?",
+            (entity, kind),
+        )
+    index: dict[str, set[int]] = {}
+    for owner, value in rows:
+        key = phone_digits(value) if kind == "PHONE" else str(value).strip().lower()
+        index.setdefault(key, set()).add(int(owner))
+    cache[(entity, kind)] = (version, index)
+    return index
+
+
 def find_by_comm(store: Store, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """``crm.duplicate.findbycomm``."""
     kind = str(get_ci(params, "type") or "").upper()
@@ -58,16 +88,8 @@ def find_by_comm(store: Store, params: dict[str, Any], ctx: Context) -> dict[str
         keys = {str(v).strip().lower() for v in values} - {""}
     found: dict[str, list[int]] = {}
     for type_name in types:
-        rows = store.query(
-            "SELECT DISTINCT entity_id, value FROM fm WHERE entity = ? AND type_id = ? "
-            "ORDER BY entity_id",
-            (_TABLES[type_name], kind),
-        )
-        ids: list[int] = []
-        for owner, value in rows:
-            key = phone_digits(value) if kind == "PHONE" else str(value).strip().lower()
-            if key in keys and int(owner) not in ids:
-                ids.append(int(owner))
+        index = _comm_index(store, _TABLES[type_name], kind)
+        ids = sorted({owner for key in keys for owner in index.get(key, ())})
         if ids:
             found[type_name] = ids
         if len(ids) >= MAX_VALUES:

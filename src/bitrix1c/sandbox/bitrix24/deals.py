@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from . import links
 from .classic import ClassicEntity, _as_list
 from .errors import crm_error
 from .fields import DEAL
@@ -139,6 +140,7 @@ class DealEntity(ClassicEntity):
         self.store.execute(
             "DELETE FROM productrow WHERE owner_type = 'D' AND owner_id = ?", (record_id,)
         )
+        links.forget_entity(self.store, 2, record_id)
 
     def render_item(self, record_id: int, data: dict[str, Any], names: list[str]) -> dict[str, Any]:
         """Amounts print with two decimals."""

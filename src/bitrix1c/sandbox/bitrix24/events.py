@@ -4,9 +4,11 @@ Facts (bitrix24.md §7): ``event.bind`` needs application auth (a webhook gets
 ``403 WRONG_AUTH_TYPE``); an online event is POSTed form-encoded with PHP-bracket
 keys (``event``, ``event_handler_id``, ``data[FIELDS][ID]``, ``ts``, ``auth[…]``)
 through a queue, a little after the change, *without retries*; the offline queue
-keeps the latest record per object, ``event.offline.get`` with ``clear=0`` reserves
-records under a ``process_id`` until ``event.offline.clear``, and a write that
-carries the binding's ``auth_connector`` is not queued.
+keeps the latest record per object, split by the binding's ``auth_connector``;
+``event.offline.get`` with ``clear=0`` reserves records under a ``process_id`` until
+``event.offline.clear`` (or ``event.offline.error`` flags them), ``event.offline.list``
+reads without changes, and a write that carries the binding's ``auth_connector`` is
+not queued.
 """
 
 from __future__ import annotations
@@ -40,15 +42,24 @@ CREATE TABLE IF NOT EXISTS event_binding (
 CREATE TABLE IF NOT EXISTS event_offline (
     id INTEGER PRIMARY KEY AUTOINCREMENT, client_id TEXT NOT NULL, event_name TEXT NOT NULL,
     event_data TEXT NOT NULL, event_additional TEXT NOT NULL, message_id TEXT NOT NULL,
-    timestamp_x TEXT NOT NULL, process_id TEXT
+    timestamp_x TEXT NOT NULL, process_id TEXT,
+    connector TEXT NOT NULL DEFAULT '', error INTEGER NOT NULL DEFAULT 0
 );
 """
+# Columns added after the first release: a portal file written before gets them on open.
+_ADDED_COLUMNS = (
+    ("connector", "TEXT NOT NULL DEFAULT ''"),
+    ("error", "INTEGER NOT NULL DEFAULT 0"),
+)
+_OFFLINE_FIELDS = ("ID", "TIMESTAMP_X", "EVENT_NAME", "MESSAGE_ID")
+_LIST_FIELDS = (*_OFFLINE_FIELDS, "PROCESS_ID", "ERROR")
 
 _ENTITY_EVENTS = {
     "crm.company": "ONCRMCOMPANY",
     "crm.contact": "ONCRMCONTACT",
     "crm.deal": "ONCRMDEAL",
     "crm.requisite": "ONCRMREQUISITE",
+    "crm.requisite.bankdetail": "ONCRMBANKDETAIL",
 }
 _ITEM_EVENTS = {2: "ONCRMDEAL", 3: "ONCRMCONTACT", 4: "ONCRMCOMPANY"}
 _ACTIONS = {"add": "ADD", "update": "UPDATE", "delete": "DELETE"}
@@ -57,7 +68,6 @@ KNOWN_EVENTS: frozenset[str] = frozenset(
     [
         *(f"{p}{a}" for p in _ENTITY_EVENTS.values() for a in _ACTIONS.values()),
         *(f"ONCRMDYNAMICITEM{a}" for a in _ACTIONS.values()),
-        *(f"ONCRMBANKDETAIL{a}" for a in _ACTIONS.values()),
         *(f"ONCRMTIMELINECOMMENT{a}" for a in _ACTIONS.values()),
         *(f"ONCRMPRODUCT{a}" for a in _ACTIONS.values()),
         *(f"CATALOG.PRODUCT.ON.{a}" for a in _ACTIONS.values()),
@@ -135,6 +145,10 @@ class EventHub:
         self.deliveries: list[Delivery] = []
         self.delivery_timeout = 5.0
         store.conn.executescript(_SCHEMA)
+        present = {row[1] for row in store.query("PRAGMA table_info(event_offline)")}
+        for column, declaration in _ADDED_COLUMNS:
+            if column not in present:
+                store.execute(f"ALTER TABLE event_offline ADD COLUMN {column} {declaration}")
         self._queue: queue.Queue[tuple[float, str, str, int, dict[str, str]] | None] = queue.Queue()
         self._pending = 0
         self._idle = threading.Condition()
@@ -217,18 +231,31 @@ class EventHub:
             after = self.store.query("SELECT COUNT(*) FROM event_binding")[0][0]
         return {"result": {"count": int(before) - int(after)}}
 
+    @staticmethod
+    def _connector(params: dict[str, Any]) -> str:
+        # The queue is split by source: without the binding's key only events bound
+        # without one are seen (event.offline.list spec, ``auth_connector``).
+        return str(get_ci(params, "auth_connector") or "")
+
     def offline_get(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        """``event.offline.get`` → ``{process_id, events}``; ``clear=0`` reserves."""
+        """``event.offline.get`` → ``{process_id, events}``; ``clear=0`` reserves.
+
+        A ``process_id`` that already holds reserved records gets them again together
+        with new ones ("select more unprocessed records of the current process"), so a
+        consumer that crashed before ``event.offline.clear`` loses nothing.
+        """
         client_id = self._app(ctx)
         clear = get_ci(params, "clear")
         reserve = clear is not None and not php_truthy(clear)
         limit = php_int(get_ci(params, "limit"), 50) or 50
         process_id = str(get_ci(params, "process_id") or "") or None
+        error = 1 if php_truthy(get_ci(params, "error")) else 0
         with self.store.transaction():
             rows = self.store.query(
                 "SELECT id, timestamp_x, event_name, event_data, event_additional, message_id "
-                "FROM event_offline WHERE client_id = ? AND process_id IS NULL",
-                (client_id,),
+                "FROM event_offline WHERE client_id = ? AND connector = ? AND error = ? "
+                "AND (process_id IS NULL OR process_id = ?)",
+                (client_id, self._connector(params), error, process_id or ""),
             )
             events = [
                 {
@@ -241,8 +268,10 @@ class EventHub:
                 }
                 for r in rows
             ]
-            events = _filtered(events, get_ci(params, "filter"))
-            events = _ordered(events, get_ci(params, "order"))[: max(limit, 0)]
+            events = _filtered(events, get_ci(params, "filter"), _OFFLINE_FIELDS)
+            events = _ordered(
+                events, get_ci(params, "order"), _OFFLINE_FIELDS, ("TIMESTAMP_X", "ASC")
+            )[: max(limit, 0)]
             ids = [int(e["ID"]) for e in events]
             marks = ",".join("?" * len(ids))
             if ids and reserve:
@@ -254,6 +283,36 @@ class EventHub:
             elif ids:
                 self.store.execute(f"DELETE FROM event_offline WHERE id IN ({marks})", ids)
         return {"result": {"process_id": process_id if reserve else None, "events": events}}
+
+    def offline_list(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        """``event.offline.list``: read the queue without changing it (50-row pages)."""
+        client_id = self._app(ctx)
+        rows = self.store.query(
+            "SELECT id, timestamp_x, event_name, event_data, event_additional, message_id, "
+            "process_id, error FROM event_offline WHERE client_id = ? AND connector = ?",
+            (client_id, self._connector(params)),
+        )
+        events = [
+            {
+                "ID": str(r[0]),
+                "TIMESTAMP_X": r[1],
+                "EVENT_NAME": r[2],
+                "EVENT_DATA": json.loads(r[3]),
+                "EVENT_ADDITIONAL": json.loads(r[4]),
+                "MESSAGE_ID": r[5],
+                "PROCESS_ID": r[6] or "",
+                "ERROR": str(r[7]),
+            }
+            for r in rows
+        ]
+        events = _filtered(events, get_ci(params, "filter"), _LIST_FIELDS)
+        events = _ordered(events, get_ci(params, "order"), _LIST_FIELDS, ("ID", "ASC"))
+        start = max(php_int(get_ci(params, "start"), 0), 0)
+        body: dict[str, Any] = {"result": events[start : start + 50]}
+        if start + 50 < len(events):
+            body["next"] = start + 50
+        body["total"] = len(events)
+        return body
 
     def offline_clear(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
         """``event.offline.clear {process_id, id[] | message_id[]}`` → ``true``."""
@@ -274,6 +333,26 @@ class EventHub:
         self.store.execute(sql, args)
         return {"result": True}
 
+    def offline_error(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        """``event.offline.error {process_id, message_id[]}`` → ``true``.
+
+        The records are released from the process and flagged ``ERROR = 1``: they are
+        no longer handed out by ``event.offline.get`` unless it asks for ``error=1``.
+        """
+        client_id = self._app(ctx)
+        process_id = str(get_ci(params, "process_id") or "")
+        if not process_id:
+            raise _argument("process_id")
+        sql = "UPDATE event_offline SET error = 1, process_id = NULL WHERE client_id = ? "
+        sql += "AND process_id = ?"
+        args: list[Any] = [client_id, process_id]
+        messages = _list(get_ci(params, "message_id"))
+        if messages:
+            sql += f" AND message_id IN ({','.join('?' * len(messages))})"
+            args.extend(str(m) for m in messages)
+        self.store.execute(sql, args)
+        return {"result": True}
+
     # -- raising events --------------------------------------------------------------------
     def emit(self, event: str, fields: dict[str, Any], ctx: Context, connector: str) -> None:
         """Deliver one change to every binding of ``event``."""
@@ -286,7 +365,7 @@ class EventHub:
             if int(offline):
                 if bound_connector and bound_connector == connector:
                     continue  # the writer's own change: loop breaking
-                self._queue_offline(str(client_id), event, fields, ctx)
+                self._queue_offline(str(client_id), str(bound_connector), event, fields, ctx)
             else:
                 payload = self._payload(
                     event, int(binding_id), fields, str(client_id), int(auth_type) or ctx.user_id
@@ -319,7 +398,7 @@ class EventHub:
         return pairs
 
     def _queue_offline(
-        self, client_id: str, event: str, fields: dict[str, Any], ctx: Context
+        self, client_id: str, connector: str, event: str, fields: dict[str, Any], ctx: Context
     ) -> None:
         data = json.dumps({"FIELDS": fields}, ensure_ascii=False, sort_keys=True)
         message_id = hashlib.md5(f"{event}|{data}".encode(), usedforsecurity=False).hexdigest()
@@ -327,14 +406,14 @@ class EventHub:
         with self.store.transaction():
             # Latest state per object: an unreserved record of the same object is replaced.
             self.store.execute(
-                "DELETE FROM event_offline WHERE client_id = ? AND message_id = ? "
-                "AND process_id IS NULL",
-                (client_id, message_id),
+                "DELETE FROM event_offline WHERE client_id = ? AND connector = ? "
+                "AND message_id = ? AND process_id IS NULL AND error = 0",
+                (client_id, connector, message_id),
             )
             self.store.execute(
-                "INSERT INTO event_offline (client_id, event_name, event_data, event_additional, "
-                "message_id, timestamp_x) VALUES (?, ?, ?, ?, ?, ?)",
-                (client_id, event, data, additional, message_id, now_iso()),
+                "INSERT INTO event_offline (client_id, connector, event_name, event_data, "
+                "event_additional, message_id, timestamp_x) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (client_id, connector, event, data, additional, message_id, now_iso()),
             )
 
     # -- online delivery -------------------------------------------------------------------
@@ -414,13 +493,15 @@ def _compare(left: str, op: str, right: str) -> bool:
     }.get(op, False)
 
 
-def _filtered(events: list[dict[str, Any]], filter_: Any) -> list[dict[str, Any]]:
+def _filtered(
+    events: list[dict[str, Any]], filter_: Any, fields: tuple[str, ...]
+) -> list[dict[str, Any]]:
     if not isinstance(filter_, dict):
         return events
     for key, value in filter_.items():
         op, name = split_key(str(key))
         name = name.upper()
-        if name not in ("ID", "TIMESTAMP_X", "EVENT_NAME", "MESSAGE_ID"):
+        if name not in fields:
             continue
         wanted = [str(v) for v in _list(value)]
         if op in ("", "=", "@") and len(wanted) != 1:
@@ -430,12 +511,14 @@ def _filtered(events: list[dict[str, Any]], filter_: Any) -> list[dict[str, Any]
     return events
 
 
-def _ordered(events: list[dict[str, Any]], order: Any) -> list[dict[str, Any]]:
-    keys = list(order.items()) if isinstance(order, dict) and order else [("TIMESTAMP_X", "ASC")]
+def _ordered(
+    events: list[dict[str, Any]], order: Any, fields: tuple[str, ...], default: tuple[str, str]
+) -> list[dict[str, Any]]:
+    keys = list(order.items()) if isinstance(order, dict) and order else [default]
     result = sorted(events, key=lambda e: int(e["ID"]))
     for name, direction in reversed(keys):
         upper = str(name).upper()
-        if upper not in ("ID", "TIMESTAMP_X", "EVENT_NAME", "MESSAGE_ID"):
+        if upper not in fields:
             continue
         descending = str(direction).upper() == "DESC"
 

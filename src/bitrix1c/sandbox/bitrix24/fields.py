@@ -303,6 +303,55 @@ PRESET_FIELDS: list[FieldDef] = [
 ]
 
 
+# Bank details (entity type 8 = requisite owns them), in the order of the
+# ``crm.requisite.bankdetail.get`` sample.
+BANK_DETAIL_FIELDS: list[FieldDef] = [
+    _f("ID", "integer", "O", "ID"),
+    _f("ENTITY_ID", "integer", "RI", "Идентификатор родительской сущности"),
+    _f("COUNTRY_ID", "integer", "", "Страна"),
+    _f("DATE_CREATE", "datetime", "O", "Дата создания"),
+    _f("DATE_MODIFY", "datetime", "O", "Дата изменения"),
+    _f("CREATED_BY_ID", "user", "O", "Кем создан"),
+    _f("MODIFY_BY_ID", "user", "O", "Кем изменен"),
+    _f("NAME", "string", "R", "Название реквизита"),
+    _f("CODE", "string", "", "Символьный код"),
+    _f("XML_ID", "string", "", "Внешний код"),
+    _f("ORIGINATOR_ID", "string", "", "Внешний источник"),
+    _f("ACTIVE", "char", "", "Активен"),
+    _f("SORT", "integer", "", "Сортировка"),
+    _f("RQ_BANK_NAME", "string", "", "Наименование банка"),
+    _f("RQ_BANK_CODE", "string", "", "Código do banco"),
+    _f("RQ_BANK_ADDR", "string", "", "Адрес банка"),
+    _f("RQ_BANK_ROUTE_NUM", "string", "", "Bank Routing Number"),
+    _f("RQ_BIK", "string", "", "БИК"),
+    _f("RQ_MFO", "string", "", "МФО"),
+    _f("RQ_ACC_NAME", "string", "", "Bank Account Holder Name"),
+    _f("RQ_ACC_NUM", "string", "", "Расчётный счёт"),
+    _f("RQ_ACC_TYPE", "string", "", "Tipo da conta"),
+    _f("RQ_IIK", "string", "", "ИИК"),
+    _f("RQ_ACC_CURRENCY", "string", "", "Валюта счёта"),
+    _f("RQ_COR_ACC_NUM", "string", "", "Корреспондентский счёт"),
+    _f("RQ_IBAN", "string", "", "IBAN"),
+    _f("RQ_SWIFT", "string", "", "SWIFT"),
+    _f("RQ_BIC", "string", "", "BIC"),
+    _f("RQ_CODEB", "string", "", "Code Banque"),
+    _f("RQ_CODEG", "string", "", "Code Guichet"),
+    _f("RQ_RIB", "string", "", "Clé RIB"),
+    _f("RQ_AGENCY_NAME", "string", "", "Agência"),
+    _f("COMMENTS", "string", "", "Комментарий"),
+]
+
+# A requisite link has no id of its own: (ENTITY_TYPE_ID, ENTITY_ID) is its key.
+REQUISITE_LINK_FIELDS: list[FieldDef] = [
+    _f("ENTITY_TYPE_ID", "integer", "R", "ENTITY_TYPE_ID"),
+    _f("ENTITY_ID", "integer", "R", "ENTITY_ID"),
+    _f("REQUISITE_ID", "integer", "R", "REQUISITE_ID"),
+    _f("BANK_DETAIL_ID", "integer", "R", "BANK_DETAIL_ID"),
+    _f("MC_REQUISITE_ID", "integer", "R", "MC_REQUISITE_ID"),
+    _f("MC_BANK_DETAIL_ID", "integer", "R", "MC_BANK_DETAIL_ID"),
+]
+
+
 DEAL_FIELDS: list[FieldDef] = [
     _f("ID", "integer", "O", "ID"),
     _f("TITLE", "string", "", "Название"),
@@ -406,6 +455,12 @@ class EntitySpec:
     fields: tuple[FieldDef, ...]
     has_multi: bool
     get_order: tuple[str, ...] = ()  # key order of the docs' ``get`` sample, if it differs
+    orm_class: str = ""  # D7 ORM class named in "Unknown field definition" errors
+
+    @property
+    def orm_table(self) -> str:
+        """The ORM entity class a real portal names in its list errors."""
+        return self.orm_class or f"\\Bitrix\\Crm\\{self.name.capitalize()}Table"
 
     def by_name(self) -> dict[str, FieldDef]:
         """Fields indexed by name."""
@@ -439,6 +494,20 @@ COMPANY = EntitySpec(
 CONTACT = EntitySpec("contact", 3, tuple(CONTACT_FIELDS), has_multi=True)
 REQUISITE = EntitySpec("requisite", 8, tuple(REQUISITE_FIELDS), has_multi=False)
 PRESET = EntitySpec("preset", 0, tuple(PRESET_FIELDS), has_multi=False)
+BANK_DETAIL = EntitySpec(
+    "bankdetail",
+    0,
+    tuple(BANK_DETAIL_FIELDS),
+    has_multi=False,
+    orm_class="\\Bitrix\\Crm\\BankDetailTable",
+)
+REQUISITE_LINK = EntitySpec(
+    "requisite_link",
+    0,
+    tuple(REQUISITE_LINK_FIELDS),
+    has_multi=False,
+    orm_class="\\Bitrix\\Crm\\Requisite\\EntityLinkTable",
+)
 DEAL = EntitySpec("deal", 2, tuple(DEAL_FIELDS), has_multi=False, get_order=_DEAL_GET_ORDER)
 INVOICE = EntitySpec("smart_invoice", 31, tuple(INVOICE_FIELDS), has_multi=False)
 

@@ -68,8 +68,7 @@ class FilterCompiler:
             return FieldDef(upper, "string", "", upper)
         if self.strict:
             raise orm_error(
-                f"Unknown field definition `{name}` ({name}) for "
-                f"\\Bitrix\\Crm\\{self.spec.name.capitalize()}Table Entity."
+                f"Unknown field definition `{name}` ({name}) for {self.spec.orm_table} Entity."
             )
         return None
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from . import links
 from .classic import ClassicEntity
 from .deals import DealEntity
 from .errors import RestError
@@ -160,6 +161,7 @@ class SmartInvoices(ClassicEntity):
         self.store.execute(
             "DELETE FROM productrow WHERE owner_type = 'SI' AND owner_id = ?", (record_id,)
         )
+        links.forget_entity(self.store, 31, record_id)
 
     def add(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
         """New invoice; an untitled one is named ``Счет #<id>``."""

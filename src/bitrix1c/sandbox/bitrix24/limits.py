@@ -119,6 +119,11 @@ class OperatingTracker:
         operating, _ = self.snapshot(credential, method)
         return operating > self.limit_seconds
 
+    def reset(self) -> None:
+        """Forget every sum, as if all baskets had expired (benchmarks, tests)."""
+        with self._lock:
+            self._baskets.clear()
+
     def add(self, credential: str, method: str, seconds: float) -> None:
         """Charge ``seconds`` of execution to the method."""
         with self._lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .bankdetails import forget_bank_details, forget_requisite_link
 from .params import php_int
 from .store import Store
 
@@ -157,7 +158,7 @@ def refresh_contact_company(store: Store, contact_id: int) -> None:
 
 
 def forget_entity(store: Store, entity_type_id: int, entity_id: int) -> None:
-    """Cascade after deleting a company (4) or contact (3): bindings and requisites."""
+    """Cascade after a delete: bindings, requisites with their bank details, requisite link."""
     with store.transaction():
         if entity_type_id == 4:
             contacts = [
@@ -180,11 +181,21 @@ def forget_entity(store: Store, entity_type_id: int, entity_id: int) -> None:
             for company_id in companies:
                 _ensure_company_primary(store, company_id)
             _forget_deal_contact(store, entity_id)
+        requisites = [
+            int(r[0])
+            for r in store.query(
+                "SELECT id FROM requisite WHERE json_extract(data, '$.ENTITY_TYPE_ID') = ? "
+                "AND json_extract(data, '$.ENTITY_ID') = ?",
+                (entity_type_id, entity_id),
+            )
+        ]
+        forget_bank_details(store, requisites)
         store.execute(
             "DELETE FROM requisite WHERE json_extract(data, '$.ENTITY_TYPE_ID') = ? "
             "AND json_extract(data, '$.ENTITY_ID') = ?",
             (entity_type_id, entity_id),
         )
+        forget_requisite_link(store, entity_type_id, entity_id)
 
 
 def _forget_deal_contact(store: Store, contact_id: int) -> None:

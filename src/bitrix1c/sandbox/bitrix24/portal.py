@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from .bankdetails import BankDetails, RequisiteLinks
 from .batch import run_batch
 from .catalog import Catalog
 from .classic import ClassicEntity, company_contact_items_get, company_contact_items_set
@@ -153,6 +154,17 @@ class Portal:
         methods.update(item_methods(items))
         methods.update(_crud("crm.requisite", Requisites(self.store)))
         methods["crm.requisite.preset.list"] = partial(preset_list, self.store)
+        bank_details = BankDetails(self.store)
+        methods["crm.requisite.bankdetail.add"] = bank_details.add
+        methods["crm.requisite.bankdetail.get"] = bank_details.get
+        methods["crm.requisite.bankdetail.list"] = bank_details.list_items
+        methods["crm.requisite.bankdetail.update"] = bank_details.update
+        methods["crm.requisite.bankdetail.delete"] = bank_details.delete
+        requisite_links = RequisiteLinks(self.store)
+        methods["crm.requisite.link.register"] = requisite_links.register
+        methods["crm.requisite.link.get"] = requisite_links.get
+        methods["crm.requisite.link.list"] = requisite_links.list_items
+        methods["crm.requisite.link.unregister"] = requisite_links.unregister
         methods["crm.company.contact.items.get"] = partial(company_contact_items_get, self.store)
         methods["crm.company.contact.items.set"] = partial(company_contact_items_set, self.store)
         methods.update(_crud("crm.deal", deal))
@@ -174,6 +186,8 @@ class Portal:
         methods["event.unbind"] = self.events.unbind
         methods["event.offline.get"] = self.events.offline_get
         methods["event.offline.clear"] = self.events.offline_clear
+        methods["event.offline.list"] = self.events.offline_list
+        methods["event.offline.error"] = self.events.offline_error
         return methods
 
     def register_method(self, name: str, handler: Handler) -> None:

@@ -65,7 +65,8 @@ def seed_presets(store: Store) -> None:
         )
 
 
-def _render_row(record_id: int, data: dict[str, Any], names: list[str]) -> dict[str, Any]:
+def render_row(record_id: int, data: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """Wire form of an ORM-backed record (requisite, preset, bank detail, link)."""
     item = render(record_id, data, names)
     if "DATE_MODIFY" in item and item["DATE_MODIFY"] is None:
         item["DATE_MODIFY"] = ""  # ORM prints an unset datetime as an empty string
@@ -88,15 +89,14 @@ def orm_list(store: Store, spec: EntitySpec, params: dict[str, Any]) -> dict[str
                 names.append(entry)
         else:
             raise orm_error(
-                f"Unknown field definition `{entry}` ({entry}) for "
-                f"\\Bitrix\\Crm\\{spec.name.capitalize()}Table Entity."
+                f"Unknown field definition `{entry}` ({entry}) for {spec.orm_table} Entity."
             )
     if not names:
         names = available
     compiler = FilterCompiler(spec, user, strict=True)
     query = compiler.compile(get_ci(params, "filter"), get_ci(params, "order"))
     rows, page = fetch_page(store, spec.name, query, start_param(params))
-    items = [_render_row(rid, data, names) for rid, data in rows]
+    items = [render_row(rid, data, names) for rid, data in rows]
     return Page(items, page.total, page.next).reply()
 
 
@@ -161,7 +161,7 @@ class Requisites:
         if data is None:
             raise crm_error(f"The Requisite with ID '{record_id}' is not found")
         names = [*REQUISITE.stored_names(), *self.store.user_fields("requisite")]
-        return {"result": _render_row(record_id, data, names)}
+        return {"result": render_row(record_id, data, names)}
 
     def update(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
         """Change a requisite → ``{"result": true}``."""
@@ -192,6 +192,10 @@ class Requisites:
             if self.store.load("requisite", record_id) is None:
                 raise crm_error(f"The Requisite with ID '{record_id}' is not found")
             self.store.delete("requisite", record_id)
+            # its bank details go with it (a real portal deletes them in the same call)
+            self.store.execute(
+                "DELETE FROM bankdetail WHERE json_extract(data, '$.ENTITY_ID') = ?", (record_id,)
+            )
         return {"result": True}
 
     def list_items(self, params: dict[str, Any], ctx: Context) -> dict[str, Any]:

@@ -18,7 +18,16 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-ENTITY_TABLES = ("company", "contact", "requisite", "preset", "deal", "smart_invoice")
+ENTITY_TABLES = (
+    "company",
+    "contact",
+    "requisite",
+    "preset",
+    "deal",
+    "smart_invoice",
+    "bankdetail",
+    "requisite_link",
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -26,6 +35,10 @@ CREATE TABLE IF NOT EXISTS company (id INTEGER PRIMARY KEY AUTOINCREMENT, data T
 CREATE TABLE IF NOT EXISTS contact (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS requisite (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS preset (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bankdetail (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS requisite_link (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS deal (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS smart_invoice (
     id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL
@@ -62,6 +75,10 @@ CREATE TABLE IF NOT EXISTS user_field_deleted (entity TEXT NOT NULL, name TEXT N
     PRIMARY KEY (entity, name));
 CREATE INDEX IF NOT EXISTS requisite_inn ON requisite (json_extract(data, '$.RQ_INN'));
 CREATE INDEX IF NOT EXISTS requisite_owner ON requisite (json_extract(data, '$.ENTITY_ID'));
+CREATE INDEX IF NOT EXISTS bankdetail_owner ON bankdetail (json_extract(data, '$.ENTITY_ID'));
+CREATE UNIQUE INDEX IF NOT EXISTS requisite_link_owner ON requisite_link (
+    json_extract(data, '$.ENTITY_TYPE_ID'), json_extract(data, '$.ENTITY_ID')
+);
 CREATE INDEX IF NOT EXISTS company_origin ON company (ulower(json_extract(data, '$.ORIGIN_ID')));
 CREATE INDEX IF NOT EXISTS deal_origin ON deal (ulower(json_extract(data, '$.ORIGIN_ID')));
 CREATE INDEX IF NOT EXISTS contact_origin ON contact (ulower(json_extract(data, '$.ORIGIN_ID')));
