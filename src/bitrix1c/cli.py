@@ -30,7 +30,7 @@ app.add_typer(config_app, name="config")
 web_app = typer.Typer(help="Web dashboard helpers.", no_args_is_help=True)
 app.add_typer(web_app, name="web")
 errors_app = typer.Typer(
-    help="Record errors: list, show, retry, resolve, ignore.", no_args_is_help=True
+    help="Record errors: list, show, edit, retry, resolve, ignore.", no_args_is_help=True
 )
 app.add_typer(sync_app, name="sync")
 app.add_typer(plan_app, name="plan")
@@ -301,7 +301,12 @@ def errors_show(
         if error is None:
             err.print(f"[red]error:[/] no record error #{error_id}")
             return 2
-        out.print(json.dumps(error.as_dict(), ensure_ascii=False, indent=2), highlight=False)
+        # Payloads are data: brackets in them are not rich markup.
+        out.print(
+            json.dumps(error.as_dict(), ensure_ascii=False, indent=2),
+            highlight=False,
+            markup=False,
+        )
         return 0
 
     raise typer.Exit(_with_store(config, action))
@@ -343,6 +348,70 @@ def errors_ignore(
     _set_status(error_id, config, "ignored", "ignored")
 
 
+@errors_app.command("edit")
+def errors_edit(
+    error_id: Annotated[int, typer.Argument(help="Error id (see `errors list`).")],
+    payload: Annotated[
+        str,
+        typer.Option(
+            "--payload",
+            help="JSON file with the corrected source record, or - for standard input.",
+        ),
+    ],
+    config: ConfigOption = Path("bitrix1c.yaml"),
+) -> None:
+    """Correct the source record of an error and retry it on the next run.
+
+    Start from `errors show ID` (its payload); keep Ref_Key and DataVersion. The correction
+    is used instead of what 1C returns until the record changes in 1C.
+    """
+    import getpass
+
+    from rich.markup import escape
+
+    from bitrix1c.state.store import PayloadRejected, payload_changes
+
+    try:
+        text = sys.stdin.read() if payload == "-" else Path(payload).read_text(encoding="utf-8")
+        edited = json.loads(text)
+    except OSError as exc:
+        err.print(
+            f"[red]error:[/] cannot read {escape(payload)}: {escape(str(exc.strerror or exc))}"
+        )
+        raise typer.Exit(2) from None
+    except json.JSONDecodeError as exc:
+        err.print(f"[red]error:[/] {escape(payload)} is not JSON: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+
+    async def action(store: Any) -> int:
+        before = await store.error(error_id)
+        if before is None:
+            err.print(f"[red]error:[/] no record error #{error_id}")
+            return 2
+        try:
+            after = await store.edit_error_payload(error_id, edited, by=f"cli:{getpass.getuser()}")
+        except PayloadRejected as exc:
+            err.print(f"[red]error:[/] payload rejected: {escape(str(exc))}")
+            return 2
+        changes = payload_changes(before.effective_payload, edited)
+        out.print(
+            f"#{after.id} {after.record_key}: payload edited, will be retried on the next run",
+            markup=False,
+        )
+        if not changes:
+            out.print("no field changed")
+        for key, old, new in changes:
+            out.print(
+                f"  {key}: {json.dumps(old, ensure_ascii=False)} → "
+                f"{json.dumps(new, ensure_ascii=False)}",
+                highlight=False,
+                markup=False,
+            )
+        return 0
+
+    raise typer.Exit(_with_store(config, action))
+
+
 @web_app.command("hash-password")
 def web_hash_password(
     password: Annotated[
@@ -359,6 +428,9 @@ def web_hash_password(
 @app.command()
 def check(config: ConfigOption = Path("bitrix1c.yaml")) -> None:
     """Compare every mapping with the live crm.*.fields and 1C $metadata (drift)."""
+    from rich.markup import escape
+
+    from bitrix1c.monitor.drift import MetadataDrift, decide
     from bitrix1c.service import Service
 
     settings = _settings(config)
@@ -372,8 +444,23 @@ def check(config: ConfigOption = Path("bitrix1c.yaml")) -> None:
                 problems += len(findings)
                 if not findings:
                     out.print(f"{flow}: the mapping fits Bitrix24 and 1C")
+                    continue
                 for finding in findings:
-                    out.print(f"[red]drift[/] {finding}")
+                    # escaped: "[counterparties]" in a finding is not rich markup
+                    out.print(f"[red]drift[/] {escape(str(finding))}", highlight=False)
+                policy = settings.checks.policy(flow)
+                try:
+                    decision = decide(flow, policy, findings)
+                except MetadataDrift as exc:
+                    out.print(
+                        f"{flow} ({policy}): runs stop before any write — {escape(str(exc))}",
+                        highlight=False,
+                    )
+                    continue
+                out.print(
+                    f"[yellow]warning[/] {flow} ({policy}): {escape(decision.warning or '')}",
+                    highlight=False,
+                )
         return 1 if problems else 0
 
     raise typer.Exit(_run(main()))

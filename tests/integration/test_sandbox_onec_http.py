@@ -303,3 +303,44 @@ def test_restart_keeps_data_and_password(tmp_path: Path) -> None:
         assert r.json()["DataVersion"] == "AAAAAAAAAAE="
         assert c.get(f"/{KONTR}/$count").text == "21"  # 20 seeded + the new one
     restarted.close()
+
+
+async def test_a_renamed_attribute_as_the_integration_client_sees_it(tmp_path: Path) -> None:
+    """Switched at run time over HTTP: $metadata shows the new name, a read by the old one
+    fails like real 1C (400, code 6), and switching it off gives the base back."""
+    from bitrix1c.errors import OneCRequestError
+    from bitrix1c.onec.metadata import parse_metadata
+    from bitrix1c.onec.odata import ODataClient
+
+    base = OneCBase(tmp_path / "renamed.sqlite", name="trade", username=LOGIN)
+    populate_ut11(base, [seed(i) for i in range(3)])
+    with serve(base) as root:
+        switch = f"{root.split('/trade/')[0]}/_sandbox/faults"
+        rename = {f"{KONTR}.КодПоОКПО": "КодПоОКПО_Удалить"}
+        assert httpx.post(switch, json={"rename": rename}).json()["trade"]["rename"] == rename
+        client = ODataClient(root + "/", LOGIN, base.password, base="trade")
+        try:
+            raw = await client.request("GET", "$metadata", expect_json=False)
+            properties = parse_metadata(raw).properties(KONTR)
+            assert "КодПоОКПО_Удалить" in properties and "КодПоОКПО" not in properties
+            with pytest.raises(OneCRequestError) as caught:
+                async for _page in client.pages(KONTR, select=["Ref_Key", "КодПоОКПО"]):
+                    pass
+            assert (caught.value.status, caught.value.code) == (400, "6")
+            rows = [
+                row
+                async for page in client.pages(KONTR, select=["Ref_Key", "КодПоОКПО_Удалить"])
+                for row in page
+            ]
+            assert {row["КодПоОКПО_Удалить"] for row in rows} == {"87654321"}
+
+            httpx.post(switch, json={"clear": True}).raise_for_status()
+            rows = [
+                row
+                async for page in client.pages(KONTR, select=["Ref_Key", "КодПоОКПО"])
+                for row in page
+            ]
+            assert {row["КодПоОКПО"] for row in rows} == {"87654321"}
+        finally:
+            await client.aclose()
+    base.close()

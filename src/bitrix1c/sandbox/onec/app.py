@@ -35,7 +35,7 @@ from .errors import (
 )
 from .evaluate import Compiler
 from .faults import LOCK_MESSAGE, html_page
-from .metadata import edmx_for, service_document_atom, service_document_json
+from .metadata import service_document_atom, service_document_json
 from .options import Projection, QueryOptions, execute, parse_query_string
 from .query import parse_expression
 from .registers import ACCUMULATION_FUNCTIONS, result_definition, virtual_table
@@ -122,7 +122,7 @@ class _Handler:
                     406, CODE_REPRESENTATION, "Запрошенный тип представления не поддерживается"
                 )
             return Response(
-                edmx_for(self.base.profile),
+                self.base.edmx(),
                 200,
                 media_type="application/xml;charset=utf-8",
                 headers={"DataServiceVersion": "3.0"},

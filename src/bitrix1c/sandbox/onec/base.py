@@ -23,8 +23,9 @@ from typing import Any
 from .entity import EntityFactory, normalize_datetime
 from .errors import ODataError
 from .faults import Faults
+from .metadata import build_edmx, edmx_for
 from .posting import MOVEMENT_REGISTERS, movements
-from .schema import EntitySetDef, Schema, load_schema
+from .schema import EntitySetDef, Schema, load_schema, renamed
 
 __all__ = ["OneCBase"]
 
@@ -64,7 +65,9 @@ class OneCBase:
     ``Predefined=true`` and no INN) when the base is new — a real infobase always has them;
     they are off by default so that a fresh base holds only what its owner wrote.
     ``faults`` switches on fault injection (see :mod:`.faults`); ``base.faults`` changes it
-    while serving.
+    while serving. Renamed attributes (the ``rename`` fault) are renamed in the published
+    schema and in the cached entities; SQLite keeps the configuration's own names, so a
+    restart without the fault shows the base as it was.
     """
 
     def __init__(
@@ -83,10 +86,10 @@ class OneCBase:
         self.username = username
         self.path = path
         self.schema: Schema = load_schema(profile)
-        code_prefix, number_prefix = _PREFIXES.get(profile, ("", ""))
-        self.factory = EntityFactory(
-            self.schema, code_prefix=code_prefix, number_prefix=number_prefix
-        )
+        self._configured = self.schema  # the configuration before any renamed attribute
+        self._renamed: dict[str, dict[str, str]] = {}  # entity set → {old name: new name}
+        self._edmx: bytes | None = None
+        self.factory = self._factory()
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(
             ":memory:" if path is None else str(path), check_same_thread=False
@@ -109,7 +112,7 @@ class OneCBase:
         if password is None:
             password = meta.get("password") or secrets.token_urlsafe(12)
         self.password: str = password
-        self.faults = Faults(faults)
+        self.faults = Faults(faults, renamer=self._rename)
         self._set_meta("password", password)
         if "initialized" not in meta:
             if predefined:
@@ -119,6 +122,48 @@ class OneCBase:
         self._conn.commit()
 
     # ------------------------------------------------------------------ plumbing
+
+    def _factory(self) -> EntityFactory:
+        code_prefix, number_prefix = _PREFIXES.get(self.profile, ("", ""))
+        return EntityFactory(self.schema, code_prefix=code_prefix, number_prefix=number_prefix)
+
+    def _rename(self, renames: Mapping[str, str]) -> None:
+        """Publish the configuration with ``renames`` (all of them; ``{}`` → as shipped)."""
+        if not renames and not self._renamed:
+            return  # nothing renamed before or now: keep the caches
+        with self._lock:
+            schema, moved = renamed(self._configured, renames)
+            for entity_set in set(moved) | set(self._renamed):
+                before = self._renamed.get(entity_set, {})
+                after = moved.get(entity_set, {})
+                if before == after:
+                    continue
+                # current name → next name, for every attribute renamed before or now
+                moves = {before.get(n, n): after.get(n, n) for n in {*before, *after}}
+                for entity in self._data.get(entity_set, {}).values():
+                    _move_keys(entity, moves)
+                self._touch(entity_set)
+            self.schema = schema
+            self._renamed = moved
+            self.factory = self._factory()
+            self._derived.clear()
+            self._sorted.clear()
+            self._edmx = None
+
+    def _stored_names(self, entity_set: str, data: dict[str, Any], *, to_disk: bool) -> None:
+        """Translate top-level names between the published schema and SQLite (in place)."""
+        names = self._renamed.get(entity_set)
+        if names:
+            _move_keys(data, {v: k for k, v in names.items()} if to_disk else names)
+
+    def edmx(self) -> bytes:
+        """The ``$metadata`` document as published now (renamed attributes included)."""
+        if not self._renamed:
+            return edmx_for(self.profile)
+        with self._lock:
+            if self._edmx is None:
+                self._edmx = build_edmx(self.schema).encode("utf-8")
+            return self._edmx
 
     def _set_meta(self, key: str, value: str) -> None:
         self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
@@ -140,7 +185,9 @@ class OneCBase:
             definition = self.definition(entity_set)
             unpack, loads = self.factory.unpack, json.loads
             for key, data in cursor:
-                store[key] = unpack(definition, loads(data))
+                entity = loads(data)
+                self._stored_names(entity_set, entity, to_disk=False)
+                store[key] = unpack(definition, entity)
             self._data[entity_set] = store
         return store
 
@@ -150,11 +197,11 @@ class OneCBase:
     def _write(self, op: str, entity_set: str, key: str, entity: dict[str, Any] | None) -> None:
         if self.path is None:
             return
-        data = (
-            ""
-            if entity is None
-            else _ENCODE(self.factory.pack(self.schema.sets[entity_set], entity))
-        )
+        data = ""
+        if entity is not None:
+            packed = self.factory.pack(self.schema.sets[entity_set], entity)
+            self._stored_names(entity_set, packed, to_disk=True)
+            data = _ENCODE(packed)
         if self._bulk:
             self._pending.append((op, entity_set, key, data))
             return
@@ -444,6 +491,13 @@ class OneCBase:
             return None
         with self._lock:
             return self._store(entity_set).get(ref_key)
+
+
+def _move_keys(data: dict[str, Any], moves: Mapping[str, str]) -> None:
+    """Rename keys of ``data`` in place (``moves``: old → new; a swap is safe)."""
+    values = {old: data.pop(old) for old in moves if old in data}
+    for old, value in values.items():
+        data[moves[old]] = value
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -11,7 +11,12 @@ client saw); the slow start applies to the first request after start or ``restar
 * ``html_error`` — the next N requests get an HTML page with ``html_status`` (200 by
   default: the IIS/Apache "HTML instead of JSON" case);
 * ``first_request_delay`` — seconds the first request waits (session start; real bases
-  take 30 s and more after idle).
+  take 30 s and more after idle);
+* ``rename`` — ``{"Catalog_Контрагенты.ИНН": "ИНН_Старый"}``: attributes renamed by a
+  configuration change. The base then publishes them under the new names only — in
+  ``$metadata``, in the data it returns and in what it accepts — so the old name fails
+  as on a real base (``$select`` → 400 code 6, writes ignore it). The stored data keeps
+  its values; ``{"rename": {}}`` (or ``clear``) renames everything back.
 
 Set them at construction (``OneCBase(..., faults={...})``), from Python
 (``base.faults.configure({...})``) or over HTTP (``POST /_sandbox/faults``).
@@ -20,6 +25,7 @@ Set them at construction (``OneCBase(..., faults={...})``), from Python
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = ["LOCK_MESSAGE", "Faults", "html_page"]
@@ -29,7 +35,7 @@ LOCK_MESSAGE = (
     "другим пользователем или сеансом"
 )
 _COUNTERS = ("business_error", "lock_conflict", "html_error")
-_SETTINGS = ("business_message", "html_status", "first_request_delay", "restart")
+_SETTINGS = ("business_message", "html_status", "first_request_delay", "restart", "rename")
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "MERGE", "DELETE"})
 
 
@@ -42,11 +48,31 @@ def html_page(status: int) -> str:
     )
 
 
-class Faults:
-    """Fault switches of one base (thread-safe; changeable while serving)."""
+Renamer = Callable[[Mapping[str, str]], None]
+"""Applies a complete set of renames to the base (``ValueError`` when one does not fit)."""
 
-    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+
+def _renames(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError('rename must map "EntitySet.Property" to the new property name')
+    return dict(value)
+
+
+class Faults:
+    """Fault switches of one base (thread-safe; changeable while serving).
+
+    ``renamer`` is the base's hook that republishes its schema when ``rename`` changes;
+    without one (a bare ``Faults``) the renames are only remembered.
+    """
+
+    def __init__(
+        self, settings: dict[str, Any] | None = None, *, renamer: Renamer | None = None
+    ) -> None:
         self._lock = threading.Lock()
+        self._renamer = renamer
+        self.renames: dict[str, str] = {}
         self.remaining: dict[str, int] = dict.fromkeys(_COUNTERS, 0)
         self.injected: dict[str, int] = dict.fromkeys((*_COUNTERS, "slow_start"), 0)
         self.business_message = 'Не заполнено поле "Организация"'
@@ -61,6 +87,9 @@ class Faults:
         for key in settings:
             if key not in _COUNTERS and key not in _SETTINGS:
                 raise ValueError(f"unknown fault setting {key!r}")
+        if "rename" in settings:
+            # First, so that a rename the schema refuses leaves every switch as it was.
+            self._rename(_renames(settings["rename"]))
         with self._lock:
             for key in _COUNTERS:
                 if key in settings:
@@ -81,10 +110,17 @@ class Faults:
                 self._started = False
 
     def clear(self) -> None:
-        """Switch every fault off."""
+        """Switch every fault off (renamed attributes get their names back)."""
+        self._rename({})
         with self._lock:
             self.remaining = dict.fromkeys(_COUNTERS, 0)
             self.first_request_delay = 0.0
+
+    def _rename(self, renames: dict[str, str]) -> None:
+        if self._renamer is not None:
+            self._renamer(renames)
+        with self._lock:
+            self.renames = renames
 
     def start_delay(self) -> float:
         """Seconds this request waits: the delay for the first one, 0 afterwards."""
@@ -117,5 +153,6 @@ class Faults:
                 "business_message": self.business_message,
                 "html_status": self.html_status,
                 "first_request_delay": self.first_request_delay,
+                "rename": dict(self.renames),
                 "injected": dict(self.injected),
             }

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -33,6 +34,7 @@ __all__ = [
     "Schema",
     "TabularSection",
     "load_schema",
+    "renamed",
 ]
 
 EMPTY_REF = "00000000-0000-0000-0000-000000000000"
@@ -50,6 +52,7 @@ _REF_PREFIXES = {
     "TaskRef": "Task",
 }
 _STRING_RE = re.compile(r"^xs:string\((\d+|unlimited)\)$")
+_NAME_RE = re.compile(r"^[A-Za-zА-Яа-яЁё_][A-Za-zА-Яа-яЁё0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -408,3 +411,46 @@ def load_schema(profile: str = "ut11") -> Schema:
         sets=sets,
         enums=data.get("enums", {}),
     )
+
+
+def renamed(schema: Schema, renames: Mapping[str, str]) -> tuple[Schema, dict[str, dict[str, str]]]:
+    """``schema`` after a configuration change that renamed some attributes.
+
+    ``renames`` maps ``"Catalog_X.Attribute"`` (or ``…Attribute_Key`` for a reference)
+    to the new property name. Only attributes of catalogs and documents can be renamed
+    (standard properties such as ``Ref_Key`` or ``Description`` cannot be renamed in
+    1C either). Returns the new schema and, per entity set, ``{old name: new name}``;
+    raises ``ValueError`` for anything that does not fit.
+    """
+    moved: dict[str, dict[str, str]] = {}
+    for target, new in renames.items():
+        set_name, dot, old = target.partition(".")
+        definition = schema.get(set_name)
+        if not dot or definition is None or not definition.is_reference:
+            raise ValueError(f"{target!r}: not EntitySet.Property of a catalog or document")
+        prop = definition.by_name.get(old)
+        if prop is None or prop.kind not in ("value", "ref"):
+            raise ValueError(f"{target!r}: no attribute {old!r} to rename")
+        if not _NAME_RE.match(new) or new in definition.by_name:
+            raise ValueError(f"{target!r}: {new!r} is not a free property name")
+        if prop.kind == "ref" and not new.endswith("_Key"):
+            raise ValueError(f"{target!r}: a reference keeps the _Key suffix ({new!r})")
+        moved.setdefault(set_name, {})[old] = new
+    sets = dict(schema.sets)
+    for set_name, names in moved.items():
+        if len(set(names.values())) != len(names):
+            raise ValueError(f"{set_name}: two attributes renamed to the same name")
+        definition = sets[set_name]
+        props = [
+            replace(
+                p,
+                name=names[p.name],
+                # the navigation property / attribute name follows the new name
+                field=names[p.name].removesuffix("_Key") if p.kind == "ref" else names[p.name],
+            )
+            if p.name in names
+            else p
+            for p in definition.props
+        ]
+        sets[set_name] = replace(definition, props=props)
+    return replace(schema, sets=sets), moved
