@@ -164,7 +164,7 @@ async def _explain_matches(service: Service, err: Console) -> None:
 
 
 async def _serve(service: Service, settings: Settings, err: Console) -> None:
-    from bitrix1c.jobs.scheduler import run_periodically
+    from bitrix1c.jobs.scheduler import drain_inbox_periodically, run_periodically
 
     app = service.web_app()
     server = QuietServer(
@@ -188,5 +188,6 @@ async def _serve(service: Service, settings: Settings, err: Console) -> None:
 
     async with asyncio.TaskGroup() as group:
         group.create_task(server.serve())
+        group.create_task(drain_inbox_periodically(service))  # what the 1C sandbox pushes
         for flow in service.enabled_flows():
             group.create_task(later(flow))

@@ -84,7 +84,7 @@ class ServiceThread:
 
 
 @pytest.fixture
-def dashboard(tmp_path: Path) -> Iterator[tuple[str, str]]:
+def dashboard(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
     from smtp_server import free_port
 
     with SandboxThread(tmp_path / "sandbox", scale=40) as endpoints:
@@ -100,13 +100,13 @@ def dashboard(tmp_path: Path) -> Iterator[tuple[str, str]]:
             f"Catalog_Контрагенты(guid'{rows[0]['Ref_Key']}')?$format=json", json={"ИНН": bad_inn}
         ).raise_for_status()
         with ServiceThread(endpoints, tmp_path / "service", free_port()) as url:
-            yield url, bad_inn
+            yield url, bad_inn, rows[0]["ИНН"]
 
 
-def test_login_charts_and_error_payload(chromium: str, dashboard: tuple[str, str]) -> None:
+def test_login_charts_and_error_payload(chromium: str, dashboard: tuple[str, str, str]) -> None:
     from playwright.sync_api import sync_playwright
 
-    url, bad_inn = dashboard
+    url, bad_inn, good_inn = dashboard
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
@@ -138,7 +138,18 @@ def test_login_charts_and_error_payload(chromium: str, dashboard: tuple[str, str
             page.wait_for_selector("#payload")
             assert bad_inn in page.inner_text("#payload")
             assert bad_inn in page.inner_text("#message")
+            editor = page.locator("#payload-editor")
+            assert f'"ИНН": "{bad_inn}"' in editor.input_value()
             page.screenshot(path=str(ARTIFACTS / "dashboard-error.png"), full_page=True)
+
+            # Correct the INN in the form: saved, retried on the next run, payload as 1C sent it.
+            editor.fill(editor.input_value().replace(bad_inn, good_inn))
+            page.click("button[value=edit]")
+            page.wait_for_selector("h1 .retrying")
+            assert "admin" in page.inner_text("#edited-by")
+            assert f'"ИНН": "{good_inn}"' in page.locator("#payload-editor").input_value()
+            assert bad_inn in page.inner_text("#payload")
+            page.screenshot(path=str(ARTIFACTS / "dashboard-error-edited.png"), full_page=True)
 
             page.click("button[value=ignore]")
             page.wait_for_selector("h1 .ignored")

@@ -140,3 +140,87 @@ async def test_requests_to_1c_are_counted_in_metrics(store: Store) -> None:
     async with client(store) as web:
         text = (await web.get("/metrics")).text
     assert 'bitrix1c_requests_total{method="GET",status="200",system="1c:metrics-test"} 1.0' in text
+
+
+SOURCE_ROW = {
+    "Ref_Key": "0c8f3ab1-1d2e-4f00-9a55-000000000007",
+    "DataVersion": "AAAAAQ==",
+    "Description": "ООО Ромашка",
+    "ИНН": "7707083895",
+}
+
+
+async def source_record_error(store: Store) -> int:
+    await store.record_error(
+        flow="counterparties",
+        record_key=f"trade:{SOURCE_ROW['Ref_Key']}",
+        error_class="InvalidRecord",
+        message="ИНН 7707083895 is invalid",
+        hint="Correct it in 1C",
+        payload=SOURCE_ROW,
+    )
+    (error,) = await store.errors()
+    return error.id
+
+
+async def test_a_payload_is_edited_through_the_api(store: Store) -> None:
+    error_id = await source_record_error(store)
+    fixed = {**SOURCE_ROW, "ИНН": "7707083893"}
+    async with client(store) as web:
+        bad = await web.put(f"/api/errors/{error_id}/payload", json={**fixed, "DataVersion": "x"})
+        assert bad.status_code == 400 and bad.json()["field"] == "DataVersion"
+        assert "DataVersion" in bad.json()["error"]
+        not_json = await web.put(f"/api/errors/{error_id}/payload", content="{ИНН".encode())
+        assert not_json.status_code == 400 and not_json.json()["field"] == "payload"
+        listed = await web.put(f"/api/errors/{error_id}/payload", json=[fixed])
+        assert listed.status_code == 400 and listed.json()["field"] == "payload"
+        assert (await web.put("/api/errors/999/payload", json=fixed)).status_code == 404
+        saved = await web.put(f"/api/errors/{error_id}/payload", json=fixed)
+        assert saved.status_code == 200
+        body = saved.json()
+        assert (body["status"], body["edited_payload"], body["edited_by"]) == (
+            "retrying",
+            fixed,
+            "web:admin",
+        )
+        assert body["payload"] == SOURCE_ROW
+        assert (await web.get(f"/api/errors/{error_id}")).json()["edited_payload"] == fixed
+    assert await store.payload_overrides("counterparties", [f"trade:{SOURCE_ROW['Ref_Key']}"]) == {
+        f"trade:{SOURCE_ROW['Ref_Key']}": fixed
+    }
+
+
+async def test_the_error_page_edits_a_payload_with_a_csrf_token(store: Store) -> None:
+    import json
+    import re
+
+    error_id = await source_record_error(store)
+    fixed = {**SOURCE_ROW, "ИНН": "7707083893"}
+    async with client(store) as web:
+        page = (await web.get(f"/errors/{error_id}?lang=en")).text
+        assert 'id="payload-editor"' in page and "Save and retry" in page
+        assert "7707083895" in page
+        token = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert token is not None
+        form = {"action": "edit", "payload": json.dumps(fixed, ensure_ascii=False)}
+
+        forged = await web.post(f"/errors/{error_id}", data=form)
+        assert forged.status_code == 403
+        forged = await web.post(f"/errors/{error_id}", data={**form, "csrf": "guess"})
+        assert forged.status_code == 403
+        assert (await store.error(error_id)).edited_payload is None  # type: ignore[union-attr]
+
+        wrong = {**form, "csrf": token[1], "payload": json.dumps({**fixed, "Ref_Key": "x"})}
+        refused = await web.post(f"/errors/{error_id}?lang=en", data=wrong)
+        assert refused.status_code == 400
+        assert 'id="edit-problem"' in refused.text and "Ref_Key" in refused.text
+
+        saved = await web.post(f"/errors/{error_id}", data={**form, "csrf": token[1]})
+        assert saved.status_code == 303
+        page = (await web.get(f"/errors/{error_id}?lang=en")).text
+        assert 'class="retrying"' in page and 'id="edited-by"' in page
+        assert "7707083893" in page
+
+        ignored = await web.post(f"/errors/{error_id}", data={"action": "ignore", "csrf": token[1]})
+        assert ignored.status_code == 303
+        assert (await store.error(error_id)).status == "ignored"  # type: ignore[union-attr]

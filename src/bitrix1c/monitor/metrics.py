@@ -38,8 +38,18 @@ REQUEST_SECONDS = Histogram(
     ["system"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
 )
+TRANSFER_SECONDS = Histogram(
+    "bitrix1c_transfer_seconds",
+    "Pushed changes: from the change in 1C (changed_at, else received) to the Bitrix24 commit.",
+    ["flow"],
+    buckets=(1, 2, 5, 10, 30, 60, 120, 300, 900, 1800, 3600),
+)
 OPEN_ERRORS = Gauge("bitrix1c_record_errors", "Record errors by status.", ["status"])
-BACKLOG = Gauge("bitrix1c_backlog", "Work waiting: inbox events, errors to retry.", ["kind"])
+BACKLOG = Gauge(
+    "bitrix1c_backlog",
+    "Work waiting: inbox events (inbox), events given up on (inbox_failed), errors to retry.",
+    ["kind"],
+)
 OPEN_INCIDENTS = Gauge("bitrix1c_open_incidents", "Incidents waiting for a person.")
 
 
@@ -50,6 +60,11 @@ def observe_run(flow: str, status: str, summary: RunSummary, seconds: float) -> 
     for outcome, n in summary.as_dict().items():
         if n:
             RECORDS.labels(flow, outcome).inc(n)
+
+
+def observe_transfer(flow: str, seconds: float) -> None:
+    """One pushed change that reached Bitrix24 after ``seconds``."""
+    TRANSFER_SECONDS.labels(flow).observe(seconds)
 
 
 def observe_request(system: str, method: str, status: int | str, seconds: float) -> None:
@@ -74,6 +89,7 @@ async def refresh_from_store(store: Store) -> None:
     for status in ("open", "retrying", "resolved", "ignored"):
         OPEN_ERRORS.labels(status).set(backlog.errors(status))
     BACKLOG.labels("inbox").set(backlog.inbox_new)
+    BACKLOG.labels("inbox_failed").set(backlog.inbox_failed)
     BACKLOG.labels("retry").set(backlog.errors("retrying"))
     OPEN_INCIDENTS.set(open_incidents)
 

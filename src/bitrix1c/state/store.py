@@ -137,11 +137,15 @@ class RecordErrorEntry:
     attempts: int
     first_seen: datetime
     last_seen: datetime
+    edited_payload: dict[str, Any] | None = None
+    edited_by: str | None = None
+    edited_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> RecordErrorEntry:
         first, last = aware(row["first_seen"]), aware(row["last_seen"])
         assert first is not None and last is not None
+        edited = row.get("edited_payload")
         return cls(
             id=row["id"],
             flow=row["flow"],
@@ -156,7 +160,20 @@ class RecordErrorEntry:
             attempts=row["attempts"],
             first_seen=first,
             last_seen=last,
+            edited_payload=edited if isinstance(edited, dict) else None,
+            edited_by=row.get("edited_by"),
+            edited_at=aware(row.get("edited_at")),
         )
+
+    @property
+    def editable(self) -> bool:
+        """Whether the payload is a source record a person may correct (it has a Ref_Key)."""
+        return isinstance(self.payload, dict) and bool(self.payload.get("Ref_Key"))
+
+    @property
+    def effective_payload(self) -> Any:
+        """What the flow uses for this record: the correction if there is one."""
+        return self.edited_payload if self.edited_payload is not None else self.payload
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (API, CLI)."""
@@ -174,7 +191,35 @@ class RecordErrorEntry:
             "attempts": self.attempts,
             "first_seen": self.first_seen.isoformat(),
             "last_seen": self.last_seen.isoformat(),
+            "edited_payload": self.edited_payload,
+            "edited_by": self.edited_by,
+            "edited_at": self.edited_at.isoformat() if self.edited_at else None,
         }
+
+
+class PayloadRejected(ValueError):
+    """An edited payload cannot replace the stored one; ``field`` names the culprit."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+# The keys that tie a payload to one version of one source record: an edit may not change them.
+IDENTITY_KEYS = ("Ref_Key", "DataVersion")
+
+
+def payload_changes(before: Any, after: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """Keys whose value differs between two payloads, as (key, before, after), sorted.
+
+    A key missing on one side shows as ``None`` there.
+    """
+    old: Mapping[str, Any] = before if isinstance(before, Mapping) else {}
+    return [
+        (key, old.get(key), after.get(key))
+        for key in sorted(set(old) | set(after))
+        if old.get(key) != after.get(key) or (key in old) != (key in after)
+    ]
 
 
 @dataclass(frozen=True)
@@ -183,6 +228,7 @@ class Backlog:
 
     errors_by_status: Mapping[str, int]
     inbox_new: int
+    inbox_failed: int = 0
 
     def errors(self, status: str) -> int:
         return self.errors_by_status.get(status, 0)
@@ -450,6 +496,118 @@ class Store:
             )
         return await self.error(error_id)
 
+    async def edit_error_payload(
+        self, error_id: int, payload: Any, *, by: str
+    ) -> RecordErrorEntry | None:
+        """Store a person's correction of a record error's source record and retry it.
+
+        The correction (an *override*) is used by the flow instead of what the source
+        returns for as long as the source keeps the same ``DataVersion``; see
+        :meth:`payload_overrides`. The change is audited with before/after and ``by``.
+
+        Returns:
+            The error, now ``retrying``; ``None`` when there is no error ``error_id``.
+
+        Raises:
+            PayloadRejected: ``payload`` is not a JSON object, the error has no source
+                record to edit, or ``Ref_Key`` / ``DataVersion`` differ from the stored ones.
+        """
+        if not isinstance(payload, dict):
+            raise PayloadRejected("payload", "must be a JSON object (the source record)")
+        async with self.engine.begin() as conn:
+            row = (
+                (await conn.execute(sa.select(record_errors).where(record_errors.c.id == error_id)))
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            current = RecordErrorEntry.from_row(row)
+            if not current.editable:
+                raise PayloadRejected(
+                    "payload", "this error carries no source record with a Ref_Key to edit"
+                )
+            for key in IDENTITY_KEYS:
+                if payload.get(key) != current.payload.get(key):
+                    raise PayloadRejected(
+                        key,
+                        f"must stay {current.payload.get(key)!r}: it names the record and the "
+                        "version of it the correction is for",
+                    )
+            now = utcnow()
+            await conn.execute(
+                sa.update(record_errors)
+                .where(record_errors.c.id == error_id)
+                .values(
+                    edited_payload=payload,
+                    edited_by=by,
+                    edited_at=now,
+                    status="retrying",
+                    next_retry_at=now,
+                )
+            )
+            await conn.execute(
+                sa.insert(audit).values(
+                    run_id=None,
+                    at=now,
+                    system="bitrix1c",
+                    entity="record_error",
+                    record_id=str(error_id),
+                    op="edit-payload",
+                    before=current.effective_payload,
+                    after=payload,
+                    actor=by,
+                )
+            )
+        return await self.error(error_id)
+
+    async def payload_overrides(
+        self, flow: str, record_keys: Iterable[str]
+    ) -> dict[str, dict[str, Any]]:
+        """Corrected source records of these records, by record key (one query).
+
+        An override outlives the error's resolution: once the corrected record has synced,
+        the next run must still read the correction, not the unchanged wrong source record
+        (which would fail again and reopen the error). It ends when the source's
+        ``DataVersion`` changes (:meth:`drop_payload_overrides`). An ignored error's
+        correction is not used: a person chose to leave that record alone.
+        """
+        keys = list(record_keys)
+        if not keys:
+            return {}
+        query = (
+            sa.select(record_errors.c.record_key, record_errors.c.edited_payload)
+            .where(
+                record_errors.c.flow == flow,
+                record_errors.c.record_key.in_(keys),
+                record_errors.c.edited_payload.is_not(None),
+                record_errors.c.status != "ignored",
+            )
+            # The newest correction wins when one record has errors of several classes.
+            .order_by(record_errors.c.edited_at)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return {key: dict(payload) for key, payload in rows if isinstance(payload, dict)}
+
+    async def drop_payload_overrides(self, flow: str, record_keys: Iterable[str]) -> None:
+        """Forget the corrections of these records (their source changed: the live record
+        wins). The correction stays in the audit log."""
+        keys = list(record_keys)
+        if not keys:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.update(record_errors)
+                .where(
+                    record_errors.c.flow == flow,
+                    record_errors.c.record_key.in_(keys),
+                    record_errors.c.edited_payload.is_not(None),
+                )
+                # SQL NULL, not a JSON null: "no correction" must not look like one.
+                .values(edited_payload=sa.null())
+            )
+
     async def backlog(self) -> Backlog:
         """Record errors by status and new inbox events (dashboard, metrics)."""
         async with self.engine.connect() as conn:
@@ -457,12 +615,17 @@ class Store:
                 sa.select(record_errors.c.status, sa.func.count()).group_by(record_errors.c.status)
             )
             by_status = {str(status): int(n) for status, n in rows.all()}
-            new_events = (
-                await conn.execute(
-                    sa.select(sa.func.count()).select_from(inbox).where(inbox.c.status == "new")
-                )
-            ).scalar_one()
-        return Backlog(errors_by_status=by_status, inbox_new=int(new_events))
+            events = await conn.execute(
+                sa.select(inbox.c.status, sa.func.count())
+                .where(inbox.c.status.in_(("new", "failed")))
+                .group_by(inbox.c.status)
+            )
+            inbox_by_status = {str(status): int(n) for status, n in events.all()}
+        return Backlog(
+            errors_by_status=by_status,
+            inbox_new=inbox_by_status.get("new", 0),
+            inbox_failed=inbox_by_status.get("failed", 0),
+        )
 
     # --- audit --------------------------------------------------------------------------
 

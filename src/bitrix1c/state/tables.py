@@ -84,6 +84,11 @@ record_errors = sa.Table(
     sa.Column("last_seen", Timestamp, nullable=False),
     sa.Column("next_retry_at", Timestamp, nullable=True),
     sa.Column("last_run_id", sa.Integer, nullable=True),
+    # A person's correction of the source record (payload), used instead of what the source
+    # returns while the source's DataVersion is the one in the edited payload.
+    sa.Column("edited_payload", Json, nullable=True),
+    sa.Column("edited_by", sa.String(100), nullable=True),
+    sa.Column("edited_at", Timestamp, nullable=True),
     sa.UniqueConstraint("flow", "record_key", "error_class"),
     sa.Index(None, "status", "last_seen"),
 )
@@ -98,11 +103,14 @@ inbox = sa.Table(
     sa.Column("object_type", sa.String(100), nullable=True),
     sa.Column("object_id", sa.String(100), nullable=True),
     sa.Column("payload", Json, nullable=False),
-    sa.Column("status", sa.String(20), nullable=False),  # new, done, failed
+    sa.Column("status", sa.String(20), nullable=False),  # new, done, skipped, failed
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("received_at", Timestamp, nullable=False),
     sa.Column("processed_at", Timestamp, nullable=True),
-    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),  # why it failed, was skipped, or a note
+    sa.Column("next_attempt_at", Timestamp, nullable=True),  # a failed try is retried then
+    sa.Column("changed_at", Timestamp, nullable=True),  # when the source saw the change (UTC)
+    sa.Column("synced_at", Timestamp, nullable=True),  # when the target's write committed
     # Set by sources that may resend (1C push): the same key is stored once per source.
     sa.Column("dedup_key", sa.String(300), nullable=True),
     sa.Index(None, "status", "received_at"),
@@ -141,6 +149,7 @@ audit = sa.Table(
     sa.Column("op", sa.String(20), nullable=False),  # create, update, delete-mark
     sa.Column("before", Json, nullable=True),
     sa.Column("after", Json, nullable=True),
+    sa.Column("actor", sa.String(100), nullable=True),  # a person's login; NULL for a flow
     sa.Index(None, "entity", "record_id"),
 )
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Sequence
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from importlib.resources import files
 from typing import Any
 from urllib.parse import parse_qs
 
 import sqlalchemy as sa
+import structlog
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -26,11 +29,15 @@ from bitrix1c import __version__
 from bitrix1c.monitor import metrics
 from bitrix1c.monitor.alerts import incidents_of
 from bitrix1c.settings import WebSettings
-from bitrix1c.state.store import Run, Store
+from bitrix1c.state.review import ReviewError, ReviewItem, ReviewQueue
+from bitrix1c.state.store import PayloadRejected, RecordErrorEntry, Run, Store, aware, utcnow
+from bitrix1c.state.tables import inbox
 from bitrix1c.web import dashboard
-from bitrix1c.web.auth import Credentials, LoginRequired
+from bitrix1c.web.auth import Credentials, LoginRequired, csrf_token, csrf_valid
 from bitrix1c.web.charts import stacked_bars
 from bitrix1c.web.i18n import language, translator
+
+log = structlog.get_logger(__name__)
 
 ERROR_ACTIONS = {"retry": "retrying", "resolve": "resolved", "ignore": "ignored"}
 
@@ -46,6 +53,28 @@ def _run_json(run: Run) -> dict[str, Any]:
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         **run.summary.as_dict(),
         "message": run.message,
+    }
+
+
+def _inbox_json(row: Mapping[Any, Any]) -> dict[str, Any]:
+    def when(value: datetime | None) -> str | None:
+        moment = aware(value)
+        return moment.isoformat() if moment else None
+
+    return {
+        "id": row["id"],
+        "source": row["source"],
+        "event": row["event"],
+        "type": row["object_type"],
+        "Ref_Key": row["object_id"],
+        "status": row["status"],
+        "attempts": row["attempts"],
+        "error": row["error"],
+        "received_at": when(row["received_at"]),
+        "changed_at": when(row["changed_at"]),
+        "next_attempt_at": when(row["next_attempt_at"]),
+        "processed_at": when(row["processed_at"]),
+        "synced_at": when(row["synced_at"]),
     }
 
 
@@ -70,13 +99,21 @@ def create_app(
         web.username, web.password_hash.get_secret_value() if web.password_hash else None
     )
     templates = Jinja2Templates(directory=str(files("bitrix1c.web") / "templates"))
+    queue = ReviewQueue(store)
 
-    def page(request: Request, name: str, **context: Any) -> HTMLResponse:
+    def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         lang = language(request)
         response = templates.TemplateResponse(
             request,
             name,
-            {"lang": lang, "t": translator(lang), "user": request.session.get("user"), **context},
+            {
+                "lang": lang,
+                "t": translator(lang),
+                "user": request.session.get("user"),
+                "csrf": csrf_token(request),
+                **context,
+            },
+            status_code=status_code,
         )
         if request.query_params.get("lang") == lang:
             response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
@@ -131,18 +168,79 @@ def create_app(
         errors = await store.errors(status=None if status == "all" else status, limit=500)
         return page(request, "errors.html", errors=errors, status=status)
 
+    def error_view(
+        request: Request,
+        error: RecordErrorEntry,
+        *,
+        draft: str | None = None,
+        problem: str | None = None,
+    ) -> HTMLResponse:
+        def pretty(value: Any) -> str:
+            return json.dumps(value, ensure_ascii=False, indent=2, default=str)
+
+        return page(
+            request,
+            "error.html",
+            status_code=400 if problem else 200,
+            e=error,
+            payload=pretty(error.payload),
+            edited=pretty(error.edited_payload) if error.edited_payload is not None else None,
+            draft=draft if draft is not None else pretty(error.effective_payload),
+            problem=problem,
+        )
+
     async def error_page(request: Request) -> Response:
         error_id = int(request.path_params["error_id"])
         if request.method == "POST":
-            action = (await _form(request)).get("action", "")
+            form = await _form(request)
+            # The session cookie alone must not be enough to act: a page on another site
+            # could submit this form in the logged-in user's browser.
+            if not csrf_valid(request, form.get("csrf", "")):
+                return HTMLResponse("the form expired: reload the page", status_code=403)
+            action = form.get("action", "")
             if action in ERROR_ACTIONS:
                 await store.set_error_status(error_id, ERROR_ACTIONS[action])
+            elif action == "edit":
+                problem = await edit_payload(error_id, form.get("payload", ""))
+                if problem is not None:
+                    error = await store.error(error_id)
+                    if error is None:
+                        return HTMLResponse("no such record error", status_code=404)
+                    return error_view(request, error, draft=form.get("payload"), problem=problem)
             return RedirectResponse(f"/errors/{error_id}", status_code=303)
         error = await store.error(error_id)
         if error is None:
             return HTMLResponse("no such record error", status_code=404)
-        payload = json.dumps(error.payload, ensure_ascii=False, indent=2, default=str)
-        return page(request, "error.html", e=error, payload=payload)
+        return error_view(request, error)
+
+    async def edit_payload(error_id: int, text: str) -> str | None:
+        """Store the edited payload; the problem to show, or None when it was saved."""
+        try:
+            await store.edit_error_payload(
+                error_id, json.loads(text), by=f"web:{credentials.username}"
+            )
+        except json.JSONDecodeError as exc:
+            return f"payload: not JSON ({exc})"
+        except PayloadRejected as exc:
+            return str(exc)
+        return None
+
+    async def review_page(request: Request) -> Response:
+        decided: ReviewItem | None = None
+        if request.method == "POST":
+            form = await _form(request)
+            if not csrf_valid(request, form.get("csrf", "")):
+                return HTMLResponse("the form expired: reload the page", status_code=403)
+            decision = form.get("decision", "")
+            try:
+                item_id, company = int(form.get("item", "")), int(form.get("company", ""))
+                decided = await queue.decide(
+                    item_id, decision, company if decision == "link" else None
+                )
+            except (ValueError, ReviewError) as exc:
+                return HTMLResponse(f"cannot decide: {exc}", status_code=400)
+            log.info("review.decided", item=item_id, decision=decision, by=credentials.username)
+        return page(request, "review.html", groups=await queue.by_company(), decided=decided)
 
     async def runs_page(request: Request) -> HTMLResponse:
         return page(request, "runs.html", runs=await store.recent_runs(limit=200))
@@ -165,6 +263,23 @@ def create_app(
             return JSONResponse({"error": "no such record error"}, status_code=404)
         return JSONResponse(error.as_dict())
 
+    async def api_error_payload(request: Request) -> JSONResponse:
+        try:
+            payload = json.loads(await request.body())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return JSONResponse(
+                {"error": f"the body is not JSON: {exc}", "field": "payload"}, status_code=400
+            )
+        try:
+            error = await store.edit_error_payload(
+                int(request.path_params["error_id"]), payload, by=f"web:{credentials.username}"
+            )
+        except PayloadRejected as exc:
+            return JSONResponse({"error": str(exc), "field": exc.field}, status_code=400)
+        if error is None:
+            return JSONResponse({"error": "no such record error"}, status_code=404)
+        return JSONResponse(error.as_dict())
+
     async def api_error_action(request: Request) -> JSONResponse:
         action = request.path_params["action"]
         if action not in ERROR_ACTIONS:
@@ -178,6 +293,28 @@ def create_app(
         if error is None:
             return JSONResponse({"error": "no such record error"}, status_code=404)
         return JSONResponse(error.as_dict())
+
+    async def api_transfer(request: Request) -> JSONResponse:
+        window = dashboard.TRANSFER_WINDOW
+        durations = await dashboard.transfer_times(store, utcnow() - window)
+        return JSONResponse(
+            {
+                "window_hours": window.total_seconds() / 3600,
+                "count": len(durations),
+                "median_seconds": statistics.median(durations) if durations else None,
+                "p95_seconds": dashboard.percentile(durations, 0.95) if durations else None,
+            }
+        )
+
+    async def api_inbox(request: Request) -> JSONResponse:
+        status = request.query_params.get("status", "new")
+        limit = min(int(request.query_params.get("limit", "100")), 1000)
+        query = sa.select(inbox).order_by(inbox.c.id.desc()).limit(limit)
+        if status != "all":
+            query = query.where(inbox.c.status == status)
+        async with store.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return JSONResponse({"inbox": [_inbox_json(row) for row in rows]})
 
     async def api_incidents(request: Request) -> JSONResponse:
         status = request.query_params.get("status", "open")
@@ -196,11 +333,15 @@ def create_app(
         Route("/errors", errors_page),
         Route("/errors/{error_id:int}", error_page, methods=["GET", "POST"]),
         Route("/runs", runs_page),
+        Route("/review", review_page, methods=["GET", "POST"]),
         Route("/api/runs", api_runs),
         Route("/api/errors", api_errors),
         Route("/api/errors/{error_id:int}", api_error),
+        Route("/api/errors/{error_id:int}/payload", api_error_payload, methods=["PUT"]),
         Route("/api/errors/{error_id:int}/{action}", api_error_action, methods=["POST"]),
         Route("/api/incidents", api_incidents),
+        Route("/api/transfer", api_transfer),
+        Route("/api/inbox", api_inbox),
         Route("/metrics", prometheus),
         *extra_routes,
     ]

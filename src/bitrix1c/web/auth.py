@@ -11,7 +11,7 @@ import hmac
 import secrets
 
 from starlette.datastructures import URL
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -46,6 +46,25 @@ def verify_password(password: str, stored: str) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(actual, expected)
+
+
+def csrf_token(request: Request) -> str:
+    """The session's token for the dashboard's forms (created on first use)."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+def csrf_valid(request: Request, submitted: str) -> bool:
+    """Whether a submitted form carries this session's token (constant-time check).
+
+    A browser sends the session cookie, and cached HTTP Basic credentials, with a form
+    another site submits; only a page we rendered knows the token.
+    """
+    token = request.session.get("csrf")
+    return isinstance(token, str) and hmac.compare_digest(token.encode(), submitted.encode())
 
 
 class Credentials:

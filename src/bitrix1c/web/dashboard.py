@@ -38,6 +38,7 @@ class Overview:
     incidents: list[Mapping[str, Any]]
     last_contact: dict[str, datetime | None]
     live: Mapping[str, Any] = field(default_factory=dict)
+    inbox_failed: int = 0
 
 
 def _buckets(now: datetime, unit: str, count: int) -> list[datetime]:
@@ -63,6 +64,32 @@ def _series(rows: list[Run], now: datetime, unit: str, count: int) -> list[Bar]:
             sums[key][1] += run.summary.failed
     fmt = "%H:00" if unit == "hour" else "%d.%m"
     return [Bar(b.strftime(fmt), *sums[b]) for b in buckets]
+
+
+TRANSFER_WINDOW = timedelta(hours=24)
+
+
+async def transfer_times(store: Store, since: datetime) -> list[float]:
+    """Seconds from "changed in 1C" to "Bitrix24 write committed" of pushed changes.
+
+    The start is the change's ``changed_at`` (converted from the base's local time when the
+    inbox was drained), or ``received_at`` when 1C did not send one; only changes that
+    reached Bitrix24 (``synced_at`` set) since ``since`` count.
+    """
+    async with store.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(inbox.c.changed_at, inbox.c.received_at, inbox.c.synced_at).where(
+                    inbox.c.synced_at.is_not(None), inbox.c.synced_at >= since
+                )
+            )
+        ).all()
+    out: list[float] = []
+    for changed, received, synced in rows:
+        start, end = aware(changed) or aware(received), aware(synced)
+        if start is not None and end is not None:
+            out.append(max(0.0, (end - start).total_seconds()))
+    return out
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -92,13 +119,6 @@ async def overview(
             .all()
         )
         recent = [Run.from_row(r) for r in rows]
-        done = (
-            await conn.execute(
-                sa.select(inbox.c.received_at, inbox.c.processed_at).where(
-                    inbox.c.status == "done", inbox.c.processed_at >= now - timedelta(hours=24)
-                )
-            )
-        ).all()
         open_incidents = (
             (
                 await conn.execute(
@@ -111,11 +131,7 @@ async def overview(
             .all()
         )
     backlog = await store.backlog()
-    durations = [
-        (p - r).total_seconds()
-        for r, p in ((aware(a), aware(b)) for a, b in done)
-        if r is not None and p is not None
-    ]
+    durations = await transfer_times(store, now - TRANSFER_WINDOW)
     panels = []
     last_contact: dict[str, datetime | None] = {}
     for flow in flows:
@@ -140,6 +156,7 @@ async def overview(
         transfer_median=statistics.median(durations) if durations else None,
         transfer_p95=percentile(durations, 0.95) if durations else None,
         inbox_backlog=backlog.inbox_new,
+        inbox_failed=backlog.inbox_failed,
         retry_backlog=backlog.errors("retrying"),
         open_errors=backlog.errors("open"),
         incidents=[dict(i) for i in open_incidents],

@@ -55,6 +55,37 @@ TEXTS: dict[str, dict[str, str]] = {
     "message": {"ru": "Сообщение", "en": "Message"},
     "first_seen": {"ru": "Впервые", "en": "First seen"},
     "last_seen": {"ru": "Последний раз", "en": "Last seen"},
+    "edit_payload": {"ru": "Исправить данные записи", "en": "Correct the record"},
+    "edit_hint": {
+        "ru": "Исправленная запись используется вместо данных 1С, пока запись не изменят в 1С "
+        "(пока её DataVersion прежний). Ref_Key и DataVersion менять нельзя.",
+        "en": "The corrected record is used instead of what 1C returns until the record "
+        "changes in 1C (while its DataVersion stays the same). Keep Ref_Key and DataVersion.",
+    },
+    "save_retry": {"ru": "Сохранить и повторить", "en": "Save and retry"},
+    "edited_by": {"ru": "Исправлено:", "en": "Corrected by"},
+    "inbox_failed": {"ru": "событий не обработано", "en": "events failed"},
+    "review": {"ru": "На проверке", "en": "Review"},
+    "review_title": {
+        "ru": "Похожие компании: решает человек",
+        "en": "Look-alike companies: a person decides",
+    },
+    "review_hint": {
+        "ru": "Записи 1С, похожие на компанию Битрикс24 только названием или телефоном, не "
+        "связываются и не создаются сами. «Это она» связывает запись с компанией; остальные "
+        "записи группы, у которых других кандидатов нет, будут созданы как новые компании.",
+        "en": "1C records that only look like a Bitrix24 company (name, phone) are neither "
+        "linked nor created on their own. “This one” links the record to the company; the "
+        "other records of the group left without candidates are created as new companies.",
+    },
+    "company": {"ru": "Компания Битрикс24", "en": "Bitrix24 company"},
+    "score": {"ru": "Сходство", "en": "Score"},
+    "why": {"ru": "Почему", "en": "Why"},
+    "this_one": {"ru": "Это она", "en": "This one"},
+    "create_new": {"ru": "Создать новую", "en": "Create new"},
+    "nothing_to_review": {"ru": "Решать нечего", "en": "Nothing to decide"},
+    "decided": {"ru": "Решение записано", "en": "Decision saved"},
+    "settled": {"ru": "закрыто заодно", "en": "settled with it"},
 }
 
 
