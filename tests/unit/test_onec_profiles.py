@@ -125,3 +125,52 @@ def test_overrides_reach_what_the_counterparty_flow_reads() -> None:
     counterparty = fields.to_domain("acc", row)
     assert (counterparty.inn, counterparty.kind) == ("500100732259", "ip")
     assert get_profile("bp30").counterparty.inn == "ИНН"  # the shipped profile is unchanged
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_optional_counterparty_fields_can_be_left_out_of_the_read(name: str) -> None:
+    profile = get_profile(name)
+    full = profile.counterparty
+    lean = profile.without_counterparty_fields({"okpo", "contact_info"}).counterparty
+    assert set(full.select()) - set(lean.select()) == {full.okpo, full.contact_info}
+    assert full.inn in lean.select() and full.kpp in lean.select()
+    row = {"Ref_Key": "k", "Description": "ООО Ромашка", full.inn: "7707083893"}
+    cp = lean.to_domain("trade", row)  # what the base answers without those columns
+    assert (cp.okpo, cp.phones, cp.full_name) == ("", (), "ООО Ромашка")
+
+
+@pytest.mark.parametrize("role", ["inn", "kpp", "kind", "Ref_Key"])
+def test_a_key_counterparty_field_cannot_be_left_out(role: str) -> None:
+    with pytest.raises(ValueError, match="cannot be left out"):
+        get_profile("ut11").without_counterparty_fields({role})
+
+
+def test_role_of_a_counterparty_property() -> None:
+    fields = get_profile("ut11").counterparty
+    assert fields.role_of(fields.okpo) == "okpo"
+    assert fields.role_of(f"{fields.contact_info}/НомерТелефона") == "contact_info"
+    assert fields.role_of(fields.inn) == "inn"
+    assert fields.role_of(fields.kind_fields[0]) == "kind"
+    assert fields.role_of("Description") is None
+
+
+OWNED = [
+    (profile.name, concept)
+    for profile in PROFILES.values()
+    for concept in ("contact_person", "bank_account")
+    if concept in profile.concepts
+]
+
+
+@pytest.mark.parametrize(("profile_name", "concept_name"), OWNED)
+def test_a_composite_owner_is_read_with_its_type(profile_name: str, concept_name: str) -> None:
+    """A composite reference has no ``_Key``: its ``_Type`` tells whose record it is."""
+    concept = PROFILES[profile_name].concept(concept_name)
+    properties = _sets(profile_name)[concept.entity_set]["properties"]
+    owner = concept["owner"]
+    composite = not owner.endswith("_Key") and f"{owner}_Type" in properties
+    assert concept.get("owner_type") == (f"{owner}_Type" if composite else None)
+
+
+def test_every_profile_names_bank_accounts() -> None:
+    assert {p for p, c in OWNED if c == "bank_account"} == {"ut11", "bp30", "retail2"}

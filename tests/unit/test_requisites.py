@@ -9,6 +9,7 @@ import pytest
 from faker import Faker
 
 from bitrix1c.domain.requisites import (
+    InvalidBankKey,
     InvalidKey,
     generate_inn_legal,
     generate_inn_person,
@@ -25,12 +26,15 @@ from bitrix1c.domain.requisites import (
     is_valid_okpo,
     is_valid_snils,
     normalize_digits,
+    validate_account,
+    validate_account_number,
     validate_inn,
     validate_kpp,
     validate_ogrn,
     validate_ogrnip,
     validate_okpo,
     validate_snils,
+    with_account_key,
 )
 
 # --- known real values -----------------------------------------------------------------
@@ -247,3 +251,59 @@ def test_agrees_with_faker_independent_implementation() -> None:
         assert is_valid_ogrnip(fake.individuals_ogrn())
         assert is_valid_kpp(fake.kpp())
         assert is_valid_snils(fake.snils())
+
+
+# --- bank accounts --------------------------------------------------------------------------
+
+# Public details of real banks: every correspondent account carries a correct control key.
+REAL_BANKS = [
+    ("044525225", "30101810400000000225"),  # ПАО Сбербанк
+    ("044525974", "30101810145250000974"),  # АО "ТБанк"
+    ("044525187", "30101810700000000187"),  # Банк ВТБ (ПАО)
+    ("044525593", "30101810200000000593"),  # АО "АЛЬФА-БАНК"
+    ("044030653", "30101810500000000653"),  # Северо-Западный банк ПАО Сбербанк
+]
+
+
+@pytest.mark.parametrize(("bik", "corr"), REAL_BANKS)
+def test_real_correspondent_accounts_pass_the_control_key(bik: str, corr: str) -> None:
+    assert validate_account(corr, bik, correspondent=True) == corr
+    wrong = corr[:8] + str((int(corr[8]) + 3) % 10) + corr[9:]
+    with pytest.raises(ValueError, match="control key"):
+        validate_account(wrong, bik, correspondent=True)
+
+
+def test_settlement_account_key_depends_on_the_bank() -> None:
+    account = with_account_key("40702810000000012345", "044525225")
+    assert validate_account(" 4070 2810 " + account[8:], "044525225") == account
+    with pytest.raises(InvalidBankKey) as caught:
+        validate_account(account, "044525974")  # the same number at another bank
+    assert caught.value.key_type == "account" and "044525974" in caught.value.reason
+    # An account at a Bank of Russia subdivision is keyed with "0" + BIK digits 5-6.
+    treasury = with_account_key("03100643000000017300", "044525000")
+    assert validate_account(treasury, "044525000") == treasury
+
+
+@pytest.mark.parametrize(
+    ("number", "bik", "key_type", "reason"),
+    [
+        ("4070281093800001234", "044525225", "account", "must be 20 digits, got 19"),
+        ("40702810938000O12345", "044525225", "account", "other than digits"),
+        ("", "044525225", "account", "is empty"),
+        ("40702810938000012345", "04452522", "bik", "must be 9 digits, got 8"),
+        ("40702810938000012345", "144525225", "bik", "starts with 04"),
+    ],
+)
+def test_malformed_bank_keys_say_what_is_wrong(
+    number: str, bik: str, key_type: str, reason: str
+) -> None:
+    with pytest.raises(InvalidBankKey, match=reason) as caught:
+        validate_account(number, bik)
+    assert caught.value.key_type == key_type
+    assert pickle.loads(pickle.dumps(caught.value)).reason == caught.value.reason
+
+
+def test_account_number_form_without_a_bik() -> None:
+    assert validate_account_number("40802 810 0 0000 1234567") == "40802810000001234567"
+    with pytest.raises(InvalidBankKey, match="20 digits"):
+        validate_account_number("408028100000012345")

@@ -15,6 +15,7 @@ import pytest
 
 from bitrix1c.domain.phones import normalize_email, to_e164
 from bitrix1c.domain.requisites import (
+    validate_account,
     validate_inn,
     validate_kpp,
     validate_ogrn,
@@ -210,3 +211,33 @@ def test_records_stream_with_flat_memory(record_property: Callable[..., None]) -
     # Kept records would add ~25,000 objects and tens of MB.
     assert objects_30k - objects_5k < 2_000
     assert rss_30k - rss_5k < 10 * 2**20
+
+
+def test_bank_accounts_are_valid_and_unique(records: list[SeedCounterparty]) -> None:
+    with_accounts = Counter(r.kind for r in records if r.bank_accounts)
+    kinds = Counter(r.kind for r in records)
+    assert 0.75 < with_accounts["legal"] / kinds["legal"] < 0.9
+    assert 0.5 < with_accounts["ip"] / kinds["ip"] < 0.7
+    assert "individual" not in with_accounts
+    accounts = [a for r in records for a in r.bank_accounts]
+    assert any(len(r.bank_accounts) == 2 for r in records)
+    for record in records:
+        for account in record.bank_accounts:
+            assert validate_account(account.number, account.bik) == account.number
+            assert validate_account(account.corr_account, account.bik, correspondent=True)
+            assert account.number.startswith("40702" if record.kind == "legal" else "40802")
+            assert account.bank_name and uuid.UUID(account.ref_key).version == 4
+    assert len({a.number for a in accounts}) == len(accounts)
+    assert len({a.ref_key for a in accounts}) == len(accounts)
+
+
+def test_some_partners_have_two_or_three_legal_entities(records: list[SeedCounterparty]) -> None:
+    by_partner: dict[str, list[SeedCounterparty]] = {}
+    for record in records:
+        by_partner.setdefault(record.partner_ref_key, []).append(record)
+    groups = [g for g in by_partner.values() if len({r.inn for r in g}) > 1]
+    sizes = Counter(len([r for r in g if not r.is_branch]) for g in groups)
+    assert sizes[2] > 100 and sizes[3] > 10 and max(sizes) == 3
+    for group in groups:
+        assert all(r.kind == "legal" for r in group)
+        assert len({(r.inn, r.kpp) for r in group}) == len(group)

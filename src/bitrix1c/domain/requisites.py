@@ -452,3 +452,143 @@ def generate_okpo(rnd: random.Random, length: Literal[8, 10] = 8) -> str:
     """
     body = _digits(rnd, length - 1)
     return body + str(_okpo_check(body))
+
+
+# --- bank accounts ----------------------------------------------------------------------
+
+BankKeyType = Literal["bik", "account", "corr_account"]
+
+# Weights of the account control key (Bank of Russia rules for account numbering): the
+# 3-digit bank part followed by the 20-digit account, weights 7-1-3 repeated.
+_ACCOUNT_KEY_WEIGHTS = ((7, 1, 3) * 8)[:23]
+_ACCOUNT_KEY_POSITION = 8  # 0-based: the 9th digit of the account is its control key
+# A Bank of Russia subdivision (settlement centre, treasury) has a BIK ending in these.
+_CENTRAL_BANK_BIK_TAILS = ("000", "001", "002")
+
+
+class InvalidBankKey(ValueError):
+    """A bank key (BIK, settlement or correspondent account) is malformed.
+
+    Attributes:
+        key_type: ``"bik"``, ``"account"`` or ``"corr_account"``.
+        value: The value exactly as it was given.
+        reason: What is wrong, e.g. ``"control key (digit 9) is 3, expected 7"``.
+    """
+
+    def __init__(self, key_type: BankKeyType, value: str, reason: str) -> None:
+        self.key_type: BankKeyType = key_type
+        self.value = value
+        self.reason = reason
+        super().__init__(f"invalid {key_type.upper()} {value!r}: {reason}")
+
+    def __reduce__(self) -> tuple[type[InvalidBankKey], tuple[BankKeyType, str, str]]:
+        return (type(self), (self.key_type, self.value, self.reason))
+
+
+def _bank_digits(key_type: BankKeyType, value: str, length: int) -> str:
+    key = normalize_digits(value)
+    if not key:
+        raise InvalidBankKey(key_type, value, "is empty")
+    if not _DIGITS.fullmatch(key):
+        raise InvalidBankKey(key_type, value, "contains characters other than digits")
+    if len(key) != length:
+        raise InvalidBankKey(key_type, value, f"must be {length} digits, got {len(key)}")
+    return key
+
+
+def validate_bik(value: str) -> str:
+    """Validate a BIK (bank identification code): 9 digits, starting with ``04``.
+
+    Args:
+        value: The BIK as typed.
+
+    Returns:
+        The BIK as 9 digits.
+
+    Raises:
+        InvalidBankKey: If the length or characters are wrong or it is not a Russian BIK.
+    """
+    bik = _bank_digits("bik", value, 9)
+    if not bik.startswith("04"):
+        raise InvalidBankKey("bik", value, "a Russian BIK starts with 04")
+    return bik
+
+
+def validate_account_number(value: str, *, correspondent: bool = False) -> str:
+    """Validate the form of a bank account number (20 digits) without its control key.
+
+    For when the bank's BIK is not known; :func:`validate_account` checks the key too.
+
+    Args:
+        value: The account number as typed.
+        correspondent: Whether ``value`` is a bank's correspondent account.
+
+    Returns:
+        The account as 20 digits.
+
+    Raises:
+        InvalidBankKey: If the length or characters are wrong.
+    """
+    return _bank_digits("corr_account" if correspondent else "account", value, 20)
+
+
+def _account_key(bank_part: str, account: str) -> int:
+    """The control digit ``account[8]`` must have for ``bank_part + account``."""
+    digits = bank_part + account[:_ACCOUNT_KEY_POSITION] + "0" + account[9:]
+    total = sum(int(d) * w for d, w in zip(digits, _ACCOUNT_KEY_WEIGHTS, strict=True))
+    return (total % 10 * 3) % 10
+
+
+def _bank_part(bik: str, *, correspondent: bool) -> str:
+    # A correspondent account, or an account opened at a Bank of Russia subdivision, is
+    # keyed with "0" + digits 5-6 of the BIK; an account at a bank with its BIK's tail.
+    if correspondent or bik[-3:] in _CENTRAL_BANK_BIK_TAILS:
+        return "0" + bik[4:6]
+    return bik[-3:]
+
+
+def validate_account(value: str, bik: str, *, correspondent: bool = False) -> str:
+    """Validate a 20-digit bank account number and its control key against the BIK.
+
+    The control key is digit 9 of the account: with the bank part (last three digits of
+    the BIK; ``0`` + digits 5-6 for a correspondent account or an account at a Bank of
+    Russia subdivision) in front, Σ digit × weight (7, 1, 3 repeated) is a multiple of 10.
+
+    Args:
+        value: The account number as typed.
+        bik: The BIK of the bank the account is in (validated first).
+        correspondent: Whether ``value`` is the bank's correspondent account.
+
+    Returns:
+        The account as 20 digits.
+
+    Raises:
+        InvalidBankKey: If the BIK or the account is malformed or the control key is wrong.
+    """
+    key_type: BankKeyType = "corr_account" if correspondent else "account"
+    account = validate_account_number(value, correspondent=correspondent)
+    bik = validate_bik(bik)
+    expected = _account_key(_bank_part(bik, correspondent=correspondent), account)
+    actual = int(account[_ACCOUNT_KEY_POSITION])
+    if actual != expected:
+        raise InvalidBankKey(
+            key_type,
+            value,
+            f"control key (digit 9) is {actual}, expected {expected} for BIK {bik}",
+        )
+    return account
+
+
+def with_account_key(account: str, bik: str, *, correspondent: bool = False) -> str:
+    """``account`` (20 digits) with its control key (digit 9) set for ``bik``.
+
+    Args:
+        account: 20 digits; digit 9 is replaced.
+        bik: The bank's BIK.
+        correspondent: Whether this is the bank's correspondent account.
+
+    Returns:
+        The account with a correct control key (for seed data and tests).
+    """
+    key = _account_key(_bank_part(bik, correspondent=correspondent), account)
+    return account[:_ACCOUNT_KEY_POSITION] + str(key) + account[9:]

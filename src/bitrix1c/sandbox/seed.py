@@ -10,7 +10,7 @@ import random
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import accumulate
 from math import gcd
 from typing import Literal
@@ -24,6 +24,7 @@ from bitrix1c.domain.requisites import (
     generate_okpo,
     inn_legal_from_body,
     inn_person_from_body,
+    with_account_key,
 )
 
 CounterpartyKind = Literal["legal", "ip", "individual"]
@@ -46,6 +47,17 @@ class SeedPerson:
 
 
 @dataclass(frozen=True)
+class SeedBankAccount:
+    """A settlement account of a counterparty (valid BIK, control key checked)."""
+
+    ref_key: str
+    number: str
+    bik: str
+    bank_name: str
+    corr_account: str
+
+
+@dataclass(frozen=True)
 class SeedCounterparty:
     """One counterparty as a 1C base would hold it.
 
@@ -57,6 +69,10 @@ class SeedCounterparty:
     A branch (``ОбособленноеПодразделение``) shares the INN, OGRN and partner of its
     head counterparty, has a KPP with reason code ``43`` and points at the head
     through ``head_ref_key`` (``ГоловнойКонтрагент_Key``); it is empty otherwise.
+
+    Some legal entities belong to the partner of an earlier one (a group of companies
+    under one УТ partner, two or three legal entities each). Legal entities and sole
+    proprietors usually have ``bank_accounts``.
     """
 
     ref_key: str
@@ -73,6 +89,7 @@ class SeedCounterparty:
     emails: tuple[str, ...] = ()
     contacts: tuple[SeedPerson, ...] = field(default_factory=tuple)
     head_ref_key: str = ""
+    bank_accounts: tuple[SeedBankAccount, ...] = ()
 
     @property
     def is_branch(self) -> bool:
@@ -160,6 +177,20 @@ _REGIONS: tuple[_Region, ...] = (
     _Region("47", "Ленинградская обл.", "Гатчина", ("188",), ("813",), 1),
 )
 _REGION_WEIGHTS = tuple(accumulate(r.weight for r in _REGIONS))
+
+# Banks the seed opens accounts in: (name, BIK, correspondent account) — public data.
+_BANKS = (
+    ("ПАО Сбербанк", "044525225", "30101810400000000225"),
+    ('АО "ТБанк"', "044525974", "30101810145250000974"),
+    ("Банк ВТБ (ПАО)", "044525187", "30101810700000000187"),
+    ('АО "АЛЬФА-БАНК"', "044525593", "30101810200000000593"),
+    ('ПАО "Промсвязьбанк"', "044525555", "30101810400000000555"),
+    ("Северо-Западный банк ПАО Сбербанк", "044030653", "30101810500000000653"),
+    ("Уральский банк ПАО Сбербанк", "046577674", "30101810500000000674"),
+    ("Сибирский банк ПАО Сбербанк", "045004641", "30101810500000000641"),
+)
+# Balance account of a settlement account: legal entity / sole proprietor.
+_ACCOUNT_PREFIX = {"legal": "40702", "ip": "40802"}
 
 # Russian mobile codes in use (9XX); 93X/94X are left out as rarely issued.
 _MOBILE_CODES = tuple(str(c) for c in (*range(900, 930), *range(950, 1000)))
@@ -447,6 +478,10 @@ class _CounterpartyFactory:
         self._legal_numbers = _UniqueNumbers(self._rnd, 4 * 10**6)
         self._person_numbers = _UniqueNumbers(self._rnd, 4 * 10**7)
         self._heads: list[_Head] = []
+        # Groups and bank accounts come from a stream of their own, so the records the
+        # main stream produces stay the same as before they were added.
+        self._extra = random.Random(f"{seed}:extra")
+        self._groups: list[tuple[str, int]] = []  # (partner Ref_Key, legal entities)
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -609,12 +644,42 @@ class _CounterpartyFactory:
     def next(self) -> SeedCounterparty:
         roll = self._rnd.random()
         if roll < self._BRANCH_SHARE and self._heads:
-            return self._branch()
-        if roll < self._LEGAL_SHARE:
-            return self._legal()
-        if roll < self._LEGAL_SHARE + self._IP_SHARE:
-            return self._sole_proprietor()
-        return self._individual()
+            record = self._branch()
+        elif roll < self._LEGAL_SHARE:
+            record = self._legal()
+        elif roll < self._LEGAL_SHARE + self._IP_SHARE:
+            record = self._sole_proprietor()
+        else:
+            record = self._individual()
+        return replace(record, bank_accounts=self._bank_accounts(record))
+
+    def _bank_accounts(self, record: SeedCounterparty) -> tuple[SeedBankAccount, ...]:
+        rnd = self._extra
+        share = {"legal": 0.5 if record.is_branch else 0.85, "ip": 0.6}.get(record.kind, 0.0)
+        if rnd.random() >= share:
+            return ()
+        accounts = []
+        for _ in range(2 if rnd.random() < 0.15 else 1):
+            name, bik, corr = rnd.choice(_BANKS)
+            body = f"{_ACCOUNT_PREFIX[record.kind]}8100{rnd.randrange(10**4):04d}"
+            number = with_account_key(f"{body}{rnd.randrange(10**7):07d}", bik)
+            ref_key = str(uuid.UUID(int=rnd.getrandbits(128), version=4))
+            accounts.append(SeedBankAccount(ref_key, number, bik, name, corr))
+        return tuple(accounts)
+
+    def _group_partner(self, own: str) -> str:
+        """The partner of an earlier legal entity for ~15 % of them, else ``own``."""
+        rnd = self._extra
+        open_groups = [i for i, (_, size) in enumerate(self._groups) if size < 3]
+        if open_groups and rnd.random() < 0.15:
+            index = rnd.choice(open_groups)
+            partner, size = self._groups[index]
+            self._groups[index] = (partner, size + 1)
+            return partner
+        self._groups.append((own, 1))
+        if len(self._groups) > self._HEADS_KEPT:
+            del self._groups[0]
+        return own
 
     def _legal(self) -> SeedCounterparty:
         rnd = self._rnd
@@ -625,9 +690,10 @@ class _CounterpartyFactory:
         domain = self._domain(stem)
         inn = self._inn_legal(region)
         ogrn = generate_ogrn(rnd, inn)
+        ref_key, own_partner = self._uuid(), self._uuid()
         record = SeedCounterparty(
-            ref_key=self._uuid(),
-            partner_ref_key=self._uuid(),
+            ref_key=ref_key,
+            partner_ref_key=self._group_partner(own_partner),
             kind="legal",
             name=f'{short_form} "{stem}"',
             full_name=f'{long_form} "{stem}"',

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ CONCEPTS = (
     "counterparty",
     "partner",
     "contact_person",
+    "bank_account",
     "organization",
     "item",
     "unit",
@@ -110,12 +111,19 @@ def kind_by_yur_fiz_litso(row: Mapping[str, Any], concept: Concept) -> Counterpa
     return "legal"
 
 
+OPTIONAL_COUNTERPARTY_ROLES = ("full_name", "okpo", "contact_info", "ogrn", "snils")
+"""Roles the counterparties flow can do without (read as empty when left out); the
+others (Ref_Key, INN, KPP, the kind fields) identify or classify the record."""
+
+
 @dataclass(frozen=True)
 class CounterpartyFields:
     """Names of the counterparty catalog and its fields in one configuration.
 
     Built from the profile's ``counterparty`` concept (with the base's YAML overrides), so
-    what the flow reads is what drift detection checks.
+    what the flow reads is what drift detection checks. ``omitted`` lists optional roles
+    left out of ``$select`` (a property drift detection found missing, under the
+    ``skip_field`` policy): the record is then read as if the value were empty.
     """
 
     entity_set: str
@@ -126,6 +134,11 @@ class CounterpartyFields:
     contact_info: str  # tabular section with phones and e-mails
     kind_of: Callable[[Mapping[str, Any]], CounterpartyKind]
     kind_fields: tuple[str, ...]
+    omitted: frozenset[str] = frozenset()
+    # ОГРН/ОГРНИП (РегистрационныйНомер in УТ and БП) and a customized base's СНИЛС: a
+    # concept without the role reads them as empty.
+    ogrn: str | None = None
+    snils: str | None = None
 
     @classmethod
     def from_concept(cls, concept: Concept, kind_of: KindOf) -> CounterpartyFields:
@@ -139,23 +152,49 @@ class CounterpartyFields:
             contact_info=concept["contact_info"],
             kind_of=lambda row: kind_of(row, concept),
             kind_fields=tuple(concept[r] for r in kind_roles if concept.get(r)),
+            ogrn=concept.get("ogrn"),
+            snils=concept.get("snils"),
         )
 
+    def without(self, roles: Iterable[str]) -> CounterpartyFields:
+        """These fields with the optional ``roles`` left out of what is read.
+
+        Raises ``ValueError`` for a role the flow cannot work without.
+        """
+        roles = frozenset(roles)
+        required = sorted(roles - set(OPTIONAL_COUNTERPARTY_ROLES))
+        if required:
+            raise ValueError(f"{', '.join(required)} cannot be left out of {self.entity_set}")
+        return replace(self, omitted=self.omitted | roles)
+
+    def role_of(self, prop: str) -> str | None:
+        """The role ``prop`` (or ``TabularSection/Column``) plays; None for a standard one."""
+        head = prop.partition("/")[0]
+        for role in (*OPTIONAL_COUNTERPARTY_ROLES, "inn", "kpp"):
+            if getattr(self, role) == head:
+                return role
+        return "kind" if head in self.kind_fields else None
+
     def select(self) -> list[str]:
-        """``$select`` list for reading counterparties."""
-        return [
+        """``$select`` list for reading counterparties (omitted roles left out)."""
+        optional = {role: getattr(self, role) for role in OPTIONAL_COUNTERPARTY_ROLES}
+        names = [
             "Ref_Key",
             "DataVersion",
             "DeletionMark",
             "Predefined",
             "Description",
-            self.full_name,
+            optional["full_name"],
             self.inn,
             self.kpp,
-            self.okpo,
+            optional["okpo"],
             *self.kind_fields,
-            self.contact_info,
+            optional["contact_info"],
+            optional["ogrn"],
+            optional["snils"],
         ]
+        left_out = {optional[role] for role in self.omitted}
+        return [name for name in names if name and name not in left_out]
 
     def to_domain(self, base: str, row: Mapping[str, Any]) -> Counterparty:
         """A 1C row as a :class:`Counterparty` (phones in E.164, e-mails lowercased)."""
@@ -172,6 +211,10 @@ class CounterpartyFields:
                 if email and email not in emails:
                     emails.append(email)
         name = (row.get("Description") or "").strip()
+
+        def digits(prop: str | None) -> str:
+            return "".join(str(row.get(prop) or "").split()) if prop else ""
+
         return Counterparty(
             base=base,
             ref_key=row["Ref_Key"],
@@ -186,6 +229,8 @@ class CounterpartyFields:
             emails=tuple(emails),
             deletion_mark=bool(row.get("DeletionMark")),
             predefined=bool(row.get("Predefined")),
+            ogrn=digits(self.ogrn),
+            snils=digits(self.snils),
         )
 
 
@@ -197,11 +242,24 @@ class Profile:
     title: str
     counterparty_kind: KindOf
     concepts: Mapping[str, Concept] = field(default_factory=dict, hash=False)
+    counterparty_omitted: frozenset[str] = frozenset()
 
     @property
     def counterparty(self) -> CounterpartyFields:
-        """Where the counterparties flow reads from (overrides included)."""
-        return CounterpartyFields.from_concept(self.concept("counterparty"), self.counterparty_kind)
+        """Where the counterparties flow reads from (overrides and omissions included)."""
+        fields = CounterpartyFields.from_concept(
+            self.concept("counterparty"), self.counterparty_kind
+        )
+        return fields.without(self.counterparty_omitted) if self.counterparty_omitted else fields
+
+    def without_counterparty_fields(self, roles: Iterable[str]) -> Profile:
+        """This profile with optional counterparty roles (``okpo``…) left out of reads.
+
+        Raises ``ValueError`` for a role the counterparties flow cannot work without.
+        """
+        roles = frozenset(roles)
+        self.counterparty.without(roles)  # validates
+        return replace(self, counterparty_omitted=self.counterparty_omitted | roles)
 
     def concept(self, name: str) -> Concept:
         """The concept called ``name``; KeyError when this configuration has none."""

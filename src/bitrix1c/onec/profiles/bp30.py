@@ -32,6 +32,7 @@ BP30 = Profile(
                 "inn": "ИНН",
                 "kpp": "КПП",
                 "okpo": "КодПоОКПО",
+                "ogrn": "РегистрационныйНомер",  # ОГРН / ОГРНИП of a Russian counterparty
                 "kind": "ЮридическоеФизическоеЛицо",
                 "sole_proprietor": "ИндивидуальныйПредприниматель",
                 "main_contact": "ОсновноеКонтактноеЛицо_Key",
@@ -47,7 +48,20 @@ BP30 = Profile(
                 "middle_name": "Отчество",
                 "position": "Должность",
                 "owner": "ОбъектВладелец",  # composite: Контрагенты | Пользователи
+                "owner_type": "ОбъектВладелец_Type",
                 "contact_info": "КонтактнаяИнформация",
+            },
+        ),
+        # БП keeps the bank's BIK and correspondent account in Catalog_Банки (Банк_Key),
+        # which the reference schema does not describe; only the account is read here.
+        "bank_account": Concept(
+            "Catalog_БанковскиеСчета",
+            {
+                "name": "Description",
+                "owner": "Owner",  # composite: Контрагенты | Организации | ФизическиеЛица
+                "owner_type": "Owner_Type",
+                "number": "НомерСчета",
+                "bank": "Банк_Key",
             },
         ),
         "organization": Concept(

@@ -22,8 +22,21 @@ RETAIL2 = Profile(
                 "inn": "ИНН",
                 "kpp": "КПП",
                 "okpo": "КодПоОКПО",
+                "ogrn": "РегистрационныйНомер",  # ОГРН / ОГРНИП of a Russian counterparty
                 "kind": "ЮрФизЛицо",
                 "contact_info": "КонтактнаяИнформация",
+            },
+        ),
+        "bank_account": Concept(
+            "Catalog_БанковскиеСчетаКонтрагентов",
+            {
+                "name": "Description",
+                "owner": "Owner_Key",  # → Catalog_Контрагенты
+                "number": "НомерСчета",
+                "bank": "Банк_Key",
+                "bik": "БИКБанка",
+                "bank_name": "НаименованиеБанка",
+                "corr_account": "КоррСчетБанка",
             },
         ),
         "organization": Concept(

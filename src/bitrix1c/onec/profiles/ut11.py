@@ -17,6 +17,7 @@ UT11 = Profile(
                 "inn": "ИНН",
                 "kpp": "КПП",
                 "okpo": "КодПоОКПО",
+                "ogrn": "РегистрационныйНомер",  # ОГРН / ОГРНИП of a Russian counterparty
                 "kind": "ЮрФизЛицо",
                 "partner": "Партнер_Key",
                 "contact_info": "КонтактнаяИнформация",
@@ -40,6 +41,22 @@ UT11 = Profile(
                 "owner": "Owner_Key",  # → Catalog_Партнеры
                 "position": "ДолжностьПоВизитке",
                 "contact_info": "КонтактнаяИнформация",
+            },
+        ),
+        "bank_account": Concept(
+            "Catalog_БанковскиеСчетаКонтрагентов",
+            {
+                "name": "Description",
+                "owner": "Owner",  # composite: Контрагенты | ФизическиеЛица
+                "owner_type": "Owner_Type",
+                "number": "НомерСчета",
+                "bank": "Банк_Key",  # → КлассификаторБанков (not in the reference)
+                # The bank's own attributes, stored on the account (filled from the
+                # classifier, or typed with РучноеИзменениеРеквизитовБанка).
+                "bik": "БИКБанка",
+                "bank_name": "НаименованиеБанка",
+                "corr_account": "КоррСчетБанка",
+                "closed": "Закрыт",
             },
         ),
         "organization": Concept(

@@ -6,6 +6,12 @@ items, price types and prices, invoices for payment (``СчетНаОплату�
 composite ``Номенклатура`` + ``_Type`` in goods lines) and posted bank receipts
 (``ПоступлениеНаРасчетныйСчет``, full or partial, each payment line linked to its invoice by
 ``СчетНаОплату_Key``), whose posting writes ``ОплатаСчетов``.
+
+Contact persons go to ``Catalog_КонтактныеЛица`` with the composite owner
+``ОбъектВладелец`` + ``ОбъектВладелец_Type`` (the counterparty), and :data:`USER_CONTACTS`
+are a user's personal contacts (owner ``Catalog_Пользователи``). Bank accounts go to
+``Catalog_БанковскиеСчета`` (composite ``Owner`` + ``Owner_Type``) with their number only:
+the bank (``Банк_Key`` → ``Catalog_Банки``) is not published by the emulator.
 """
 
 from __future__ import annotations
@@ -16,13 +22,28 @@ from datetime import timedelta
 from typing import Any
 
 from bitrix1c.domain.requisites import generate_inn_legal, generate_kpp, generate_ogrn
-from bitrix1c.sandbox.seed import SeedCounterparty
+from bitrix1c.sandbox.seed import SeedCounterparty, SeedPerson
 
 from .base import OneCBase
+from .populate import person_contact_info
 from .schema import NAMESPACE
 from .trade import GOODS, SEED_START, UNITS, TradeData, seed_ref, wire_datetime
 
-__all__ = ["populate_bp30"]
+__all__ = ["USER_CONTACTS", "populate_bp30"]
+
+#: A user's personal contacts (owner ``Catalog_Пользователи``), not clients' people.
+USER_CONTACTS = (
+    SeedPerson(
+        ref_key=seed_ref("bp-user-contact", "0"),
+        last_name="Смирнова",
+        first_name="Ольга",
+        middle_name="Петровна",
+        position="Стоматолог",
+        phones=("+7 (495) 610-20-30",),
+        emails=("o.smirnova@dentalclinic.ru",),
+    ),
+)
+USER_KEY = seed_ref("bp-user", "accountant")
 
 
 _BP_KIND = {"legal": "ЮридическоеЛицо", "ip": "ФизическоеЛицо", "individual": "ФизическоеЛицо"}
@@ -52,10 +73,27 @@ def populate_bp30(
                     "ИНН": cp.inn,
                     "КПП": cp.kpp,
                     "КодПоОКПО": cp.okpo,
+                    "РегистрационныйНомер": cp.ogrn,
                     "ЮридическоеФизическоеЛицо": _BP_KIND[cp.kind],
                     "ИндивидуальныйПредприниматель": cp.kind == "ip",
                 },
             )
+        for cp in counterparties:
+            for person in cp.contacts:
+                _contact_person(base, person, cp.ref_key, "Catalog_Контрагенты")
+            for account in cp.bank_accounts:
+                base.create(
+                    "Catalog_БанковскиеСчета",
+                    {
+                        "Ref_Key": account.ref_key,
+                        "Description": f"{account.number}, {account.bank_name}",
+                        "Owner": cp.ref_key,
+                        "Owner_Type": f"{NAMESPACE}.Catalog_Контрагенты",
+                        "НомерСчета": account.number,
+                    },
+                )
+        for person in USER_CONTACTS:
+            _contact_person(base, person, USER_KEY, "Catalog_Пользователи")
         inn = generate_inn_legal(rnd, "50")
         data.organization = base.create(
             "Catalog_Организации",
@@ -126,6 +164,23 @@ def populate_bp30(
         for i, cp in enumerate(counterparties[:invoices]):
             _bp_invoice_cycle(base, data, rnd, i, cp, account)
     return data
+
+
+def _contact_person(base: OneCBase, person: SeedPerson, owner: str, owner_set: str) -> None:
+    base.create(
+        "Catalog_КонтактныеЛица",
+        {
+            "Ref_Key": person.ref_key,
+            "Description": f"{person.last_name} {person.first_name} {person.middle_name}",
+            "Фамилия": person.last_name,
+            "Имя": person.first_name,
+            "Отчество": person.middle_name,
+            "Должность": person.position,
+            "ОбъектВладелец": owner,
+            "ОбъектВладелец_Type": f"{NAMESPACE}.{owner_set}",
+            "КонтактнаяИнформация": person_contact_info(person),
+        },
+    )
 
 
 def _bp_invoice_cycle(

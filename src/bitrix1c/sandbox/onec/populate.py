@@ -11,10 +11,15 @@ Mapping of one :class:`SeedCounterparty` onto УТ 11.5:
   ``КодПоОКПО``, ``ГоловнойКонтрагент_Key`` (the head for a branch — then also
   ``ОбособленноеПодразделение`` — otherwise the counterparty itself, as УТ does) and
   contact information rows (phones, e-mails, legal address);
-* ``Catalog_КонтактныеЛицаПартнеров`` per contact person (``Owner_Key`` = the partner).
+* ``Catalog_КонтактныеЛицаПартнеров`` per contact person (``Owner_Key`` = the partner);
+* ``Catalog_БанковскиеСчетаКонтрагентов`` per bank account: the composite owner
+  ``Owner`` + ``Owner_Type`` (the counterparty), ``НомерСчета`` and the bank's ``БИКБанка``,
+  ``НаименованиеБанка``, ``КоррСчетБанка`` (``Catalog_КлассификаторБанков`` is not
+  published by the emulator, so the bank is given by hand:
+  ``РучноеИзменениеРеквизитовБанка``).
 
-``ogrn`` is not stored: УТ 11.5 ``Контрагенты`` has no ОГРН attribute (only
-``Catalog_Организации`` — the own companies — has one).
+``ogrn`` goes into ``РегистрационныйНомер``, where УТ 11.5 keeps the ОГРН/ОГРНИП of a
+Russian counterparty (``Контрагенты`` has no attribute named ОГРН).
 """
 
 from __future__ import annotations
@@ -25,11 +30,12 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from bitrix1c.sandbox.seed import SeedCounterparty, SeedPerson
+from bitrix1c.sandbox.seed import SeedBankAccount, SeedCounterparty, SeedPerson
 
 from .base import OneCBase
+from .schema import NAMESPACE
 
-__all__ = ["CONTACT_KIND_KEYS", "populate_ut11"]
+__all__ = ["CONTACT_KIND_KEYS", "person_contact_info", "populate_ut11"]
 
 
 def _kind_key(name: str) -> str:
@@ -128,16 +134,36 @@ def _numbered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**row, "LineNumber": str(i)} for i, row in enumerate(rows, 1)]
 
 
-def _person_fields(person: SeedPerson, partner_key: str) -> dict[str, Any]:
-    name = " ".join(p for p in (person.last_name, person.first_name, person.middle_name) if p)
+def person_contact_info(person: SeedPerson) -> list[dict[str, Any]]:
+    """``КонтактнаяИнформация`` rows of a contact person (phones, then e-mails)."""
     rows = [_phone_row(p, "ТелефонКонтактногоЛица") for p in person.phones]
     rows += [_email_row(e, "EmailКонтактногоЛица") for e in person.emails]
+    return _numbered(rows)
+
+
+def _person_fields(person: SeedPerson, partner_key: str) -> dict[str, Any]:
+    name = " ".join(p for p in (person.last_name, person.first_name, person.middle_name) if p)
     return {
         "Ref_Key": person.ref_key,
         "Description": name,
         "Owner_Key": partner_key,
         "ДолжностьПоВизитке": person.position,
-        "КонтактнаяИнформация": _numbered(rows),
+        "КонтактнаяИнформация": person_contact_info(person),
+    }
+
+
+def bank_account_fields(account: SeedBankAccount, owner: str) -> dict[str, Any]:
+    """``Catalog_БанковскиеСчетаКонтрагентов`` fields of one seed account."""
+    return {
+        "Ref_Key": account.ref_key,
+        "Description": f"{account.number}, {account.bank_name}",
+        "Owner": owner,
+        "Owner_Type": f"{NAMESPACE}.Catalog_Контрагенты",
+        "НомерСчета": account.number,
+        "БИКБанка": account.bik,
+        "НаименованиеБанка": account.bank_name,
+        "КоррСчетБанка": account.corr_account,
+        "РучноеИзменениеРеквизитовБанка": True,
     }
 
 
@@ -160,6 +186,7 @@ def counterparty_fields(item: SeedCounterparty) -> dict[str, Any]:
         "ГоловнойКонтрагент_Key": item.head_ref_key or item.ref_key,
         "ОбособленноеПодразделение": bool(item.head_ref_key),
         "КодПоОКПО": item.okpo,
+        "РегистрационныйНомер": item.ogrn,
         "КонтактнаяИнформация": _numbered(rows),
     }
 
@@ -176,7 +203,7 @@ def partner_fields(item: SeedCounterparty) -> dict[str, Any]:
 
 
 def populate_ut11(base: OneCBase, counterparties: Iterable[SeedCounterparty]) -> None:
-    """Write partners, counterparties and contact persons in one transaction.
+    """Write partners, counterparties, contact persons and bank accounts in one transaction.
 
     A branch shares its head's partner, which is written once.
     """
@@ -190,4 +217,9 @@ def populate_ut11(base: OneCBase, counterparties: Iterable[SeedCounterparty]) ->
             for person in item.contacts:
                 base._create(
                     "Catalog_КонтактныеЛицаПартнеров", _person_fields(person, item.partner_ref_key)
+                )
+            for account in item.bank_accounts:
+                base._create(
+                    "Catalog_БанковскиеСчетаКонтрагентов",
+                    bank_account_fields(account, item.ref_key),
                 )
