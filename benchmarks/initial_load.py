@@ -193,6 +193,11 @@ async def run(args: argparse.Namespace, state: Path) -> int:
     code = 0
     try:
         settings = demo_settings(endpoints, state, 0)
+        # The client paces itself to the portal it is told about: the scaled plan.
+        portal = settings.bitrix24.model_copy(
+            update={"requests_per_second": drain * f, "burst": int(burst * f)}
+        )
+        settings = settings.model_copy(update={"bitrix24": portal})
         service = await Service.open(settings)
         try:
             code = await load_and_check(service, settings, cps, seeded, state)
@@ -242,7 +247,11 @@ async def load_and_check(
         + ", ".join(f"{k} {v:,}" for k, v in s.items())
     )
     queue = await ReviewQueue(service.store).counts()
-    print(f"review queue: {queue.get('open', 0):,} open ({dict(queue)})")
+    groups = await ReviewQueue(service.store).by_company(limit=100_000)
+    print(
+        f"review queue: {queue.get('open', 0):,} open ({dict(queue)}) in {len(groups):,} "
+        "company groups — one decision per group (`bitrix1c review list --by-company`)"
+    )
 
     # read back: links (store) and requisites (portal, over HTTP)
     async with service.store.engine.connect() as conn:

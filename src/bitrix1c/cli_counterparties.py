@@ -145,10 +145,41 @@ def review_list(
         str, typer.Option(help="open, link, create, ignore, resolved or all.")
     ] = "open",
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
+    by_company: Annotated[
+        bool,
+        typer.Option(
+            "--by-company",
+            help="Open items grouped by the company they look like: linking the right "
+            "record settles the others of the group.",
+        ),
+    ] = False,
 ) -> None:
     """List records waiting for a decision (or decided ones with --status)."""
 
+    async def grouped(queue: ReviewQueue) -> int:
+        groups = await queue.by_company()
+        if as_json:
+            for group in groups:
+                out.print(json.dumps(group.as_dict(), ensure_ascii=False), highlight=False)
+            return 0
+        table = Table(title="review queue by Bitrix24 company (open)")
+        for column in ("company", "records that look like it (item id, score)", "how many"):
+            table.add_column(column)
+        for group in groups:
+            table.add_row(
+                f"{group.company_id} «{group.title}»",
+                "\n".join(
+                    f"#{item.id} {item.label} ({row['score']})"
+                    for item, row in zip(group.items, group.as_dict()["items"], strict=True)
+                ),
+                str(len(group.items)),
+            )
+        out.print(table)
+        return 0
+
     async def action(queue: ReviewQueue) -> int:
+        if by_company:
+            return await grouped(queue)
         items = await queue.items(None if status == "all" else status, limit=10000)
         if as_json:
             for item in items:
@@ -205,6 +236,13 @@ def _decide(item_id: int, config: Path, decision: str, company_id: int | None = 
             "ignore": "will not be synchronized",
         }
         out.print(f"#{item.id} {item.label}: {verbs[decision]} on the next run", highlight=False)
+        if item.released:
+            ids = ", ".join(f"#{i}" for i in item.released)
+            out.print(
+                f"company {company_id} is now taken: {len(item.released)} other record(s) that "
+                f"only looked like it will be created as new companies ({ids})",
+                highlight=False,
+            )
         return 0
 
     raise typer.Exit(_with_queue(config, action))

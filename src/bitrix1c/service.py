@@ -13,14 +13,18 @@ from bitrix1c.bitrix24.auth import StateTokenStore
 from bitrix1c.bitrix24.client import Bitrix24Client
 from bitrix1c.bitrix24.config import open_client
 from bitrix1c.monitor.alerts import Alerter, RunAlerts, channels_from
-from bitrix1c.monitor.drift import DriftFinding, MetadataDrift, check_counterparties
+from bitrix1c.monitor.drift import DriftDecision, DriftFinding, check_counterparties, decide
 from bitrix1c.onec.odata import ODataClient
 from bitrix1c.onec.profiles import get_profile
 from bitrix1c.settings import Settings
 from bitrix1c.state.store import RunSummary, Store
 from bitrix1c.sync.engine import FlowBody, Progress, RunContext, run_flow
+from bitrix1c.sync.flows.bank_details import BankDetailSync
+from bitrix1c.sync.flows.companies_to_onec import CompanyToOneC
+from bitrix1c.sync.flows.contact_persons import ContactPersonSync
 from bitrix1c.sync.flows.counterparties import FLOW as COUNTERPARTIES
 from bitrix1c.sync.flows.counterparties import CounterpartySync
+from bitrix1c.sync.inbox import InboxDrain, InboxRetry, PushConsumer, SyncRows
 from bitrix1c.web import bitrix24_events, commerceml, onec_push, review
 from bitrix1c.web.app import create_app
 
@@ -36,7 +40,8 @@ class Service:
         self.settings = settings
         self.store = store
         self.bitrix24 = bitrix24
-        self._checked: dict[str, float] = {}
+        # flow → (when, decision) of the last drift check that let the flow run
+        self._decided: dict[str, tuple[float, DriftDecision]] = {}
         self._exchange: commerceml.ExchangeServer | None = None
         self.alerter = Alerter(store, settings.alerts, channels_from(settings.alerts))
         self.watch = RunAlerts(self.alerter, self.systems_of)
@@ -116,9 +121,11 @@ class Service:
     def every_minutes(self, flow: str) -> float:
         return float(getattr(self.settings.flows, flow).every_minutes)
 
-    def flow(self, name: str) -> FlowBody:
-        """The callable that runs flow ``name`` once."""
-        builders: dict[str, Callable[[], FlowBody]] = {COUNTERPARTIES: self._counterparties}
+    def flow(self, name: str, drift: DriftDecision | None = None) -> FlowBody:
+        """The callable that runs flow ``name`` once (without what ``drift`` skips)."""
+        builders: dict[str, Callable[[], FlowBody]] = {
+            COUNTERPARTIES: lambda: self._counterparty_steps(drift)
+        }
         if name not in builders:
             raise KeyError(f"unknown flow {name!r}; known: {', '.join(builders)}")
         return builders[name]()
@@ -129,59 +136,188 @@ class Service:
             raise KeyError(f"unknown flow {name!r}")
         flow = self.settings.flows.counterparties
         base = self.settings.onec_base(flow.base)
-        findings = await check_counterparties(
+        return await check_counterparties(
             bitrix24=self.bitrix24,
             onec=self.onec[base.name],
             profile=get_profile(base.profile, base.overrides),
             base=base.name,
             presets=flow.presets.model_dump(),
             assigned_by_id=flow.assigned_by_id,
+            deletion_field=flow.deletion_field if flow.on_deletion_mark == "mark" else None,
         )
-        self._checked[name] = time.monotonic()
-        return findings
 
-    def _guarded(self, name: str, body: FlowBody) -> FlowBody:
-        """``body`` preceded by a drift check when the last one is older than the setting."""
+    async def drift_decision(self, name: str) -> DriftDecision:
+        """Check flow ``name`` (when the last passing check is older than the setting) and
+        apply its policy; raises ``MetadataDrift`` when the flow must not run.
+
+        A check that stops the flow is not remembered: every run checks again, so the
+        incident stays open (one alert) until the systems fit and the next run recovers it.
+        """
+        cached = self._decided.get(name)
+        if cached is not None and time.monotonic() - cached[0] <= (
+            self.settings.checks.every_minutes * 60
+        ):
+            return cached[1]
+        decision = decide(name, self.settings.checks.policy(name), await self.check(name))
+        self._decided[name] = (time.monotonic(), decision)
+        return decision
+
+    def _guarded(self, name: str, warnings: dict[int, str]) -> FlowBody:
+        """Flow ``name`` preceded by the drift check; built without what the policy skips.
+
+        The run's drift warning is put in ``warnings`` under its run id.
+        """
 
         async def run(ctx: RunContext) -> None:
-            last = self._checked.get(name)
-            if last is None or time.monotonic() - last > self.settings.checks.every_minutes * 60:
-                findings = await self.check(name)
-                if findings and self.settings.checks.policy(name) == "stop":
-                    raise MetadataDrift(
-                        "the mapping no longer fits the live systems: "
-                        + "; ".join(str(f) for f in findings),
-                        flow=name,
-                    )
-            await body(ctx)
+            decision = await self.drift_decision(name)
+            if decision.warning:
+                warnings[ctx.run_id] = decision.warning
+            await self.flow(name, decision)(ctx)
 
         return run
 
-    def _counterparties(self) -> FlowBody:
+    def _counterparties(self, drift: DriftDecision | None = None) -> FlowBody:
+        """The counterparties flow; ``drift`` says which fields skip_field leaves out."""
         flow = self.settings.flows.counterparties
         base = self.settings.onec_base(flow.base)
+        profile = get_profile(base.profile, base.overrides)
+        if drift is not None and drift.onec_roles:
+            profile = profile.without_counterparty_fields(drift.onec_roles)
+        if drift is not None and flow.deletion_field in drift.b24_fields:
+            # Without its user field a deletion mark cannot be written: treat marks as ignored.
+            flow = flow.model_copy(update={"on_deletion_mark": "ignore"})
         sync = CounterpartySync(
             store=self.store,
             bitrix24=self.bitrix24,
             onec=self.onec[base.name],
-            profile=get_profile(base.profile, base.overrides),
+            profile=profile,
             base=base.name,
             settings=flow,
         )
         sync.page_size = base.page_size
         return sync
 
+    def _counterparty_steps(self, drift: DriftDecision | None = None) -> FlowBody:
+        """One counterparties run: 1C → Bitrix24 companies, then what hangs off them, then
+        (when ``to_1c`` is on) new CRM companies → 1C."""
+        steps: list[FlowBody] = [self._counterparties(drift)]
+        flow = self.settings.flows.counterparties
+        base = self.settings.onec_base(flow.base)
+        profile = get_profile(base.profile, base.overrides)
+        onec = self.onec[base.name]
+        if "bank_account" in profile.concepts:
+            details = BankDetailSync(
+                store=self.store,
+                bitrix24=self.bitrix24,
+                onec=onec,
+                profile=profile,
+                base=base.name,
+                settings=flow,
+            )
+            details.page_size = base.page_size
+            steps.append(details)
+        if "contact_person" in profile.concepts:
+            steps.append(
+                ContactPersonSync(
+                    store=self.store,
+                    bitrix24=self.bitrix24,
+                    onec=onec,
+                    profile=profile,
+                    base=base.name,
+                    settings=flow,
+                )
+            )
+        if flow.to_1c:
+            steps.append(
+                CompanyToOneC(
+                    store=self.store,
+                    bitrix24=self.bitrix24,
+                    onec=onec,
+                    profile=profile,
+                    base=base.name,
+                    settings=flow,
+                )
+            )
+        if len(steps) == 1:
+            return steps[0]
+
+        async def in_order(ctx: RunContext) -> None:
+            await steps[0](ctx)
+            # The run's counters are the counterparties'; what hangs off them (bank
+            # details, contact persons, CRM companies → 1C) is counted on its own and
+            # logged, only its failures make the run partial.
+            for step in steps[1:]:
+                part = ctx.part()
+                await step(part)
+                ctx.count("failed", part.counts["failed"])
+                log.info(
+                    "run.step",
+                    flow=ctx.flow,
+                    run=ctx.run_id,
+                    step=type(step).__name__,
+                    **part.counts,
+                )
+
+        return in_order
+
+    def inbox_drain(self) -> InboxDrain:
+        """The drain of changes 1C pushed, wired to the flows that consume them."""
+        consumers: list[PushConsumer] = []
+        flow = self.settings.flows.counterparties
+        if flow.enabled:
+            base = self.settings.onec_base(flow.base)
+            fields = get_profile(base.profile, base.overrides).counterparty
+
+            def counterparty_rows() -> SyncRows:
+                sync = self._counterparties()
+                assert isinstance(sync, CounterpartySync)
+                return sync.sync_rows
+
+            consumers.append(
+                PushConsumer(
+                    base=base.name,
+                    object_type=fields.entity_set,
+                    flow=COUNTERPARTIES,
+                    onec=self.onec[base.name],
+                    select=fields.select(),
+                    sync_rows=counterparty_rows,
+                    zone=base.zone(),
+                )
+            )
+        settings = self.settings.inbox
+        return InboxDrain(
+            self.store,
+            consumers,
+            retry=InboxRetry(
+                attempts=settings.attempts,
+                first_seconds=settings.backoff_seconds,
+                max_seconds=settings.max_backoff_seconds,
+            ),
+            batch=settings.batch,
+            watch=self.watch,
+        )
+
     async def run(
         self, name: str, *, trigger: str, dry_run: bool = False, progress: Progress | None = None
     ) -> RunSummary:
-        """Run flow ``name`` once and return its counters."""
-        summary, _status, _message = await run_flow(
+        """Run flow ``name`` once and return its counters.
+
+        A drift warning (skip_field, warn) becomes the run's message, shown on the runs page
+        and in ``/api/runs``.
+        """
+        warnings: dict[int, str] = {}
+        body = self.flow(name)  # KeyError for an unknown flow, before a run is logged
+        if not dry_run:
+            body = self._guarded(name, warnings)
+        summary, status, _message = await run_flow(
             self.store,
             name,
-            self._guarded(name, self.flow(name)) if not dry_run else self.flow(name),
+            body,
             trigger=trigger,
             dry_run=dry_run,
             progress=progress,
             watch=None if dry_run else self.watch,
         )
+        for run_id, warning in warnings.items():
+            await self.store.finish_run(run_id, summary, status, warning)
         return summary

@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -120,11 +121,29 @@ class OneCBaseSettings(_Model):
         description="Token 1C sends to POST /hooks/1c/<name> (Authorization: Bearer); "
         "unset = this base does not push. Keep it in ${VAR}.",
     )
+    timezone: str = Field(
+        "Europe/Moscow",
+        description="IANA time zone of the base's clock (1C sends local times without a zone, "
+        "e.g. a push's changed_at).",
+    )
     overrides: dict[str, ConceptOverride] = Field(
         default_factory=dict,
         description="Profile changes for a customized base: concept → entity_set, fields, "
         "extra_fields (customer fields such as КР_…).",
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name: Europe/Moscow)") from None
+        return value
+
+    def zone(self) -> ZoneInfo:
+        """The base's time zone."""
+        return ZoneInfo(self.timezone)
 
     @field_validator("odata_url")
     @classmethod
@@ -142,6 +161,28 @@ class RequisitePresets(_Model):
     legal: int = Field(1, description="Preset of legal entities (Организация).")
     ip: int = Field(2, description="Preset of sole proprietors (ИП).")
     individual: int = Field(3, description="Preset of individuals (Физ. лицо).")
+
+
+# Company and requisite fields the counterparties flow writes, and the keys among them.
+KEY_FIELDS = frozenset({"ORIGINATOR_ID", "ORIGIN_ID", "RQ_INN", "RQ_KPP", "XML_ID", "PRESET_ID"})
+OWNABLE_FIELDS = KEY_FIELDS | {
+    "TITLE",
+    "ASSIGNED_BY_ID",
+    "NAME",
+    "RQ_COMPANY_NAME",
+    "RQ_COMPANY_FULL_NAME",
+    "RQ_OKPO",
+    "RQ_OGRN",
+    "RQ_OGRNIP",
+    "RQ_LAST_NAME",
+    "RQ_FIRST_NAME",
+    "RQ_SECOND_NAME",
+}
+
+
+Owner = Literal["1c", "crm"]
+# The responsible manager is set on creation; afterwards managers reassign clients.
+CRM_OWNED_BY_DEFAULT: dict[str, Owner] = {"ASSIGNED_BY_ID": "crm"}
 
 
 class CounterpartiesFlow(_Model):
@@ -177,6 +218,40 @@ class CounterpartiesFlow(_Model):
         pattern=r"^UF_CRM_[A-Z0-9_]+$",
         description="Company user field (string or yes/no) that `mark` writes.",
     )
+    to_1c: bool = Field(
+        False,
+        description="Also the other way: a company created in Bitrix24 whose requisite has a "
+        "valid INN becomes a counterparty in 1C (with its partner in УТ 11) — after the same "
+        "dedup check on the 1C side (an existing counterparty with that INN/KPP is linked).",
+    )
+    snils_field: str | None = Field(
+        None,
+        pattern=r"^UF_CRM_[A-Z0-9_]+$",
+        description="Requisite user field that holds a person's SNILS in Bitrix24 (its "
+        "requisites have no standard one). Set, it is written and matched on: a person "
+        "without an INN is found by SNILS before phone and e-mail.",
+    )
+    owners: dict[str, Owner] = Field(
+        default_factory=lambda: dict(CRM_OWNED_BY_DEFAULT),
+        description="Who owns each company/requisite field the flow writes. `1c` (the default "
+        "for every field not listed): a value edited in Bitrix24 is restored from 1C on the "
+        "next run and the restore is logged. `crm`: written when the company is created, then "
+        "left to the CRM users. Matching keys (ORIGINATOR_ID, ORIGIN_ID, RQ_INN, RQ_KPP, "
+        "XML_ID, PRESET_ID) always belong to 1C.",
+    )
+
+    @field_validator("owners")
+    @classmethod
+    def _keys_belong_to_1c(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, owner in value.items():
+            if name not in OWNABLE_FIELDS:
+                raise ValueError(
+                    f"{name}: not a field the counterparties flow writes "
+                    f"(one of {', '.join(sorted(OWNABLE_FIELDS))})"
+                )
+            if owner == "crm" and name in KEY_FIELDS:
+                raise ValueError(f"{name} is a matching key: it always belongs to 1C")
+        return value
 
 
 class FlowsSettings(_Model):
@@ -273,13 +348,31 @@ class ChecksSettings(_Model):
     every_minutes: float = Field(
         60, gt=0, description="Check again before a run when the last check is this old."
     )
-    on_drift: dict[str, Literal["stop", "warn"]] = Field(
+    on_drift: dict[str, Literal["stop", "skip_field", "warn"]] = Field(
         default_factory=dict,
-        description="Per flow: stop (default: the run fails with an alert) or warn (log, go on).",
+        description="Per flow: stop (default: the run fails with an alert before any write); "
+        "skip_field (a field the flow can do without is left out and the run goes on with a "
+        "warning; a key field such as the INN still stops it); warn (log, go on).",
     )
 
     def policy(self, flow: str) -> str:
         return self.on_drift.get(flow, "stop")
+
+
+class InboxSettings(_Model):
+    """The drain of the inbox (changes 1C pushed): how often, how many, how retried."""
+
+    every_seconds: float = Field(
+        10, gt=0, description="How often `run` looks for new changes in the inbox."
+    )
+    batch: int = Field(100, ge=1, le=200, description="Changes read from 1C in one request.")
+    attempts: int = Field(
+        6, ge=1, description="Tries of one change before it is marked failed (the first included)."
+    )
+    backoff_seconds: float = Field(
+        30, gt=0, description="Wait after the first failed try; doubled after each next one."
+    )
+    max_backoff_seconds: float = Field(1800, gt=0, description="The longest wait between tries.")
 
 
 class WebSettings(_Model):
@@ -308,6 +401,7 @@ class Settings(_Model):
     web: WebSettings = WebSettings()
     alerts: AlertSettings = AlertSettings()
     checks: ChecksSettings = ChecksSettings()
+    inbox: InboxSettings = InboxSettings()
     commerceml: CommerceMLSettings | None = Field(
         None, description="CommerceML exchange server for 1C; absent = not served."
     )
@@ -422,6 +516,7 @@ onec:
     profile: ut11          # ut11 | bp30 | retail2
     # Lets 1C POST changes to /hooks/1c/trade (docs/1c-push.md):
     # push_token: ${ONEC_TRADE_PUSH_TOKEN}
+    # timezone: Europe/Moscow   # the base's clock (pushed changed_at has no zone)
 
 flows:
   counterparties:
@@ -429,6 +524,11 @@ flows:
     base: trade            # which 1C base feeds Bitrix24 companies
     every_minutes: 15
     # assigned_by_id: 1    # responsible user for companies created in Bitrix24
+    # owners:              # 1c (default): edits in the CRM are restored; crm: set once
+    #   ASSIGNED_BY_ID: crm
+    #   TITLE: crm
+    # to_1c: false         # companies created in the CRM with a valid INN → 1C counterparties
+    # snils_field: UF_CRM_SNILS   # requisite user field with a person's SNILS (matched on)
 
 store:
   # Embedded: a SQLite file. Distributed: postgresql+asyncpg://user:${PGPASSWORD}@host/bitrix1c

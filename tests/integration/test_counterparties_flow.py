@@ -8,11 +8,14 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from bitrix1c.demo import demo_settings
 from bitrix1c.sandbox.server import Endpoints, SandboxThread
 from bitrix1c.service import Service
 from bitrix1c.state.store import Store
+from bitrix1c.state.tables import audit
+from portal_http import portal_post
 
 SCALE = 120
 READ = SCALE + 1  # and the predefined "Розничный покупатель", which is skipped
@@ -25,7 +28,7 @@ def sandbox(tmp_path: Path) -> Iterator[Endpoints]:
 
 
 def b24(endpoints: Endpoints, method: str, params: dict[str, Any]) -> dict[str, Any]:
-    response = httpx.post(endpoints.bitrix24_webhook_url + method, json=params, timeout=30)
+    response = portal_post(endpoints, method, params)
     response.raise_for_status()
     return response.json()
 
@@ -77,8 +80,15 @@ def counterparties(endpoints: Endpoints) -> list[dict[str, Any]]:
     return [row for row in rows if not row["Predefined"]]
 
 
-async def run_once(endpoints: Endpoints, tmp_path: Path) -> tuple[dict[str, int], int]:
+async def run_once(
+    endpoints: Endpoints, tmp_path: Path, owners: dict[str, str] | None = None
+) -> tuple[dict[str, int], int]:
     settings = demo_settings(endpoints, tmp_path, port=0)
+    if owners is not None:
+        flow = settings.flows.counterparties.model_copy(update={"owners": owners})
+        settings = settings.model_copy(
+            update={"flows": settings.flows.model_copy(update={"counterparties": flow})}
+        )
     service = await Service.open(settings)
     try:
         summary = await service.run("counterparties", trigger="test")
@@ -143,11 +153,15 @@ async def test_second_run_writes_nothing_and_a_change_updates_the_company(
     sandbox: Endpoints, tmp_path: Path
 ) -> None:
     await run_once(sandbox, tmp_path)
+    # The second run compares the companies the first one wrote (they changed in
+    # Bitrix24 since its start) with 1C, finds them equal and writes nothing.
+    summary, _ = await run_once(sandbox, tmp_path)
+    assert summary == {"read": READ, "created": 0, "updated": 0, "skipped": READ, "failed": 0}
     summary, requests = await run_once(sandbox, tmp_path)
     assert summary == {"read": READ, "created": 0, "updated": 0, "skipped": READ, "failed": 0}
-    # One request is the drift check a fresh service makes before its first run;
-    # an unchanged base costs no lookup and no write.
-    assert requests == 1, "an unchanged base costs no Bitrix24 lookup or write"
+    # Two requests: the drift check a fresh service makes before its first run, and the
+    # look for companies edited in the CRM; an unchanged base costs no lookup, no write.
+    assert requests == 2, "an unchanged base costs no Bitrix24 lookup or write"
 
     target = next(r for r in counterparties(sandbox) if r["ЮрФизЛицо"] == "ЮрЛицо")
     contact_info = target["КонтактнаяИнформация"] + [
@@ -224,3 +238,65 @@ async def test_writes_and_lookups_go_through_batch(sandbox: Endpoints, tmp_path:
         assert service.bitrix24.stats.rate_limited_503 == 0
     finally:
         await service.close()
+
+
+async def test_a_field_1c_owns_edited_in_the_crm_is_restored_and_logged(
+    sandbox: Endpoints, tmp_path: Path
+) -> None:
+    await run_once(sandbox, tmp_path)
+    await run_once(sandbox, tmp_path)  # settles the check of its own writes
+    edited, kept = [c for c in all_companies(sandbox) if c["ORIGIN_ID"]][:2]
+    requisite = next(r for r in all_requisites(sandbox) if int(r["ENTITY_ID"]) == int(edited["ID"]))
+    b24(sandbox, "crm.company.update", {"id": edited["ID"], "fields": {"TITLE": "Переименовали"}})
+    b24(
+        sandbox,
+        "crm.requisite.update",
+        {"id": requisite["ID"], "fields": {"RQ_COMPANY_NAME": "Другое имя"}},
+    )
+    summary, _ = await run_once(sandbox, tmp_path)
+    assert (summary["updated"], summary["created"]) == (1, 0), summary
+    restored = next(c for c in all_companies(sandbox) if c["ID"] == edited["ID"])
+    assert restored["TITLE"] == edited["TITLE"], "1C owns the title: restored"
+    again = next(r for r in all_requisites(sandbox) if r["ID"] == requisite["ID"])
+    assert again["RQ_COMPANY_NAME"] == requisite["RQ_COMPANY_NAME"]
+    store = await Store.open(demo_settings(sandbox, tmp_path, port=0).store.url)
+    try:
+        async with store.engine.connect() as conn:
+            rows = (
+                (await conn.execute(sa.select(audit).where(audit.c.op == "restore")))
+                .mappings()
+                .all()
+            )
+    finally:
+        await store.close()
+    assert [(r["record_id"], r["before"]) for r in rows] == [
+        (str(edited["ID"]), {"TITLE": "Переименовали", "RQ_COMPANY_NAME": "Другое имя"})
+    ], "the restore is logged with what the CRM had"
+
+    # With the title owned by the CRM, a manager's rename stays.
+    b24(sandbox, "crm.company.update", {"id": kept["ID"], "fields": {"TITLE": "Наше имя"}})
+    summary, _ = await run_once(sandbox, tmp_path, owners={"TITLE": "crm"})
+    assert summary["updated"] == 0, summary
+    assert next(c for c in all_companies(sandbox) if c["ID"] == kept["ID"])["TITLE"] == "Наше имя"
+
+
+async def test_one_run_also_brings_bank_details_and_contact_persons(
+    sandbox: Endpoints, tmp_path: Path
+) -> None:
+    summary, _ = await run_once(sandbox, tmp_path)
+    assert summary["read"] == READ, "the run's counters are the counterparties'"
+    details = b24(sandbox, "crm.requisite.bankdetail.list", {"select": ["ID", "ENTITY_ID"]})
+    contacts = b24(
+        sandbox,
+        "crm.contact.list",
+        {"filter": {"ORIGINATOR_ID": "trade"}, "select": ["ID", "ORIGIN_ID"]},
+    )
+    assert details["total"] > 0, "bank accounts arrive with the companies"
+    assert contacts["total"] > 0, "contact persons arrive with the companies"
+    again, _ = await run_once(sandbox, tmp_path)
+    assert (again["created"], again["updated"], again["failed"]) == (0, 0, 0)
+    assert b24(sandbox, "crm.requisite.bankdetail.list", {})["total"] == details["total"]
+    assert (
+        b24(sandbox, "crm.contact.list", {"filter": {"ORIGINATOR_ID": "trade"}})["total"]
+        == (contacts["total"])
+    )

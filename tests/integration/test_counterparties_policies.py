@@ -13,6 +13,7 @@ from bitrix1c.demo import demo_settings
 from bitrix1c.sandbox.server import Endpoints, SandboxThread
 from bitrix1c.service import Service
 from bitrix1c.settings import Settings
+from portal_http import portal_post
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def sandbox(tmp_path: Path) -> Iterator[Endpoints]:
 
 
 def b24(endpoints: Endpoints, method: str, params: dict[str, Any]) -> Any:
-    response = httpx.post(endpoints.bitrix24_webhook_url + method, json=params, timeout=30)
+    response = portal_post(endpoints, method, params)
     response.raise_for_status()
     return response.json()["result"]
 

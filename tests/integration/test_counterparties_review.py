@@ -25,6 +25,7 @@ from bitrix1c.service import Service
 from bitrix1c.state.review import ReviewItem, ReviewQueue
 from bitrix1c.state.store import Store
 from bitrix1c.web.review import routes
+from portal_http import portal_post
 
 SCALE = 80
 
@@ -78,7 +79,7 @@ def config(sandbox: Endpoints, tmp_path: Path) -> Path:
 
 
 def b24(endpoints: Endpoints, method: str, params: dict[str, Any]) -> Any:
-    response = httpx.post(endpoints.bitrix24_webhook_url + method, json=params, timeout=30)
+    response = portal_post(endpoints, method, params)
     response.raise_for_status()
     return response.json()["result"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bitrix1c.domain.counterparty import Counterparty
 from bitrix1c.sync.matching import Directory, RequisiteRow, match_counterparty
 
@@ -90,3 +92,22 @@ def test_nothing_alike_means_create() -> None:
 def test_directory_reports_companies_sharing_an_inn() -> None:
     known = directory((1, "A", "7707083893"), (2, "B", "7707083893"), (3, "C", "7700000001"))
     assert known.duplicates_by_inn() == {"7707083893": [1, 2]}
+
+
+def test_a_person_is_found_by_snils_before_phone() -> None:
+    person = replace(
+        cp("individual", "Петров Иван", "", "", ("+79123456789",)), snils="11223344595"
+    )
+    match = match_counterparty(person, snils_hits={3}, phone_hits={7})
+    assert (match.kind, match.company_id) == ("snils", 3)
+    two = match_counterparty(person, snils_hits={3, 4}, phone_hits={7})
+    assert two.kind == "ambiguous" and [c.reason for c in two.suggestions] == ["snils", "snils"]
+    taken = match_counterparty(person, snils_hits={3}, taken={3: "other-ref"})
+    assert taken.kind == "ambiguous", "a company linked to another 1C record is not taken twice"
+
+
+def test_an_inn_match_wins_over_snils() -> None:
+    person = replace(cp("ip", "ИП Петров Иван", "500100732259", ""), snils="11223344595")
+    requisites = [RequisiteRow(60, 6, "500100732259", "", "")]
+    match = match_counterparty(person, requisites=requisites, snils_hits={3})
+    assert (match.kind, match.company_id) == ("inn", 6)

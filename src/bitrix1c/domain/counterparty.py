@@ -29,6 +29,8 @@ class Counterparty:
     emails: tuple[str, ...]
     deletion_mark: bool = False
     predefined: bool = False  # e.g. УТ's "Розничный покупатель": not a real client
+    ogrn: str = ""  # ОГРН of a legal entity, ОГРНИП of a sole proprietor
+    snils: str = ""  # СНИЛС of a person (a customized base keeps it; standard ones do not)
 
     @property
     def record_key(self) -> str:

@@ -182,8 +182,10 @@ def normalize_name(name: str) -> NormalizedName:
 def name_score(a: NormalizedName, b: NormalizedName, set_ratio: float | None = None) -> float:
     """How alike two names are, 0–100 (100: the same name up to form, order, script).
 
-    A sole proprietor and a company are different persons even under one name, so
-    different legal-form families cut the score; a missing form does not. One name
+    A sole proprietor and a company are different persons even under one name, and an
+    ООО and an АО with one name are two legal entities (ЗАО → АО is one family: the 2014
+    renaming), so different legal-form families cut the score below the suggestion
+    threshold; a missing form does not. One name
     being part of the other ("Ромашка" in "Ромашка Трейд") counts a little less.
 
     Args:
@@ -201,5 +203,5 @@ def name_score(a: NormalizedName, b: NormalizedName, set_ratio: float | None = N
     if a.legal_form and b.legal_form and a.legal_form != b.legal_form:
         families = (_FAMILY[a.legal_form], _FAMILY[b.legal_form])
         if families[0] != families[1]:
-            score -= 30 if "ip" in families else 10
+            score -= 30 if "ip" in families else 20
     return max(score, 0.0)

@@ -4,16 +4,24 @@ A record lands here when its keys point at several Bitrix24 companies (*ambiguou
 when a company only looks like it (*suggested*: name, or a phone of a record that has
 an INN). It is not written until someone decides: link it to company X, create a new
 company, or ignore it. The decision stays; later runs follow it.
+
+A company is one client: once a person links it to one 1C record, it is no longer a
+candidate of the other records it was proposed for. Those whose every candidate is now
+taken are decided "create" (their candidates keep ``taken_by``, so the reason shows);
+the others stay open with what is left. :meth:`ReviewQueue.by_company` groups the open
+items by the company they look like, so one decision settles a whole group.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitrix1c.state.store import Store, aware, utcnow
 from bitrix1c.state.tables import review
@@ -21,6 +29,8 @@ from bitrix1c.state.tables import review
 Decision = Literal["link", "create", "ignore"]
 DECISIONS: tuple[Decision, ...] = ("link", "create", "ignore")
 STATUSES = ("open", "link", "create", "ignore", "resolved")
+
+log = structlog.get_logger(__name__)
 
 
 class ReviewError(ValueError):
@@ -44,6 +54,7 @@ class ReviewItem:
     created_at: datetime
     updated_at: datetime
     decided_at: datetime | None
+    released: tuple[int, ...] = ()  # items this decision settled (set by ``decide`` only)
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> ReviewItem:
@@ -83,6 +94,43 @@ class ReviewItem:
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
             "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+            **({"released": list(self.released)} if self.released else {}),
+        }
+
+    def open_candidates(self) -> list[dict[str, Any]]:
+        """Candidates not taken by another record's decision."""
+        return [c for c in self.candidates if not c.get("taken_by")]
+
+
+@dataclass(frozen=True)
+class CompanyGroup:
+    """Open items proposed against one Bitrix24 company: one decision settles them."""
+
+    company_id: int
+    title: str
+    items: tuple[ReviewItem, ...]
+
+    def candidate(self, item: ReviewItem) -> dict[str, Any]:
+        """What ``item`` says of this group's company (reason, score)."""
+        for candidate in item.candidates:
+            if int(candidate.get("company_id") or 0) == self.company_id:
+                return dict(candidate)
+        return {}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "company_id": self.company_id,
+            "title": self.title,
+            "items": [
+                {
+                    "id": item.id,
+                    "record": item.record_key,
+                    "label": item.label,
+                    "reason": item.reason,
+                    "score": _score_for(item, self.company_id),
+                }
+                for item in self.items
+            ],
         }
 
 
@@ -199,6 +247,7 @@ class ReviewQueue:
         if decision != "link":
             company_id = None
         now = utcnow()
+        released: list[int] = []
         async with self.store.transaction() as conn:
             result = await conn.execute(
                 sa.update(review)
@@ -207,9 +256,88 @@ class ReviewQueue:
             )
             if result.rowcount == 0:
                 raise ReviewError(f"no review item {item_id}")
+            if company_id is not None:
+                released = await self._release(conn, item_id, company_id)
         item = await self.get(item_id)
         assert item is not None
-        return item
+        if released:
+            log.info("review.released", item=item_id, company=company_id, settled=released)
+        return replace(item, released=tuple(released))
+
+    async def _release(self, conn: AsyncConnection, item_id: int, company_id: int) -> list[int]:
+        """Take ``company_id`` out of the other open items of the same entity.
+
+        Returns the ids of items left without a candidate, now decided ``create``.
+        """
+        row = (
+            await conn.execute(
+                sa.select(review.c.entity, review.c.onec_base, review.c.onec_ref).where(
+                    review.c.id == item_id
+                )
+            )
+        ).one()
+        taken_by = f"{row.onec_base}:{row.onec_ref}"
+        others = (
+            (
+                await conn.execute(
+                    sa.select(review.c.id, review.c.candidates).where(
+                        review.c.entity == row.entity,
+                        review.c.status == "open",
+                        review.c.id != item_id,
+                    )
+                )
+            )
+            .mappings()
+            .all()
+        )
+        now = utcnow()
+        settled: list[int] = []
+        for other in others:
+            candidates = [dict(c) for c in other["candidates"] or ()]
+            hit = False
+            for candidate in candidates:
+                if int(candidate.get("company_id") or 0) == company_id:
+                    candidate["taken_by"] = taken_by
+                    hit = True
+            if not hit:
+                continue
+            values: dict[str, Any] = {"candidates": candidates, "updated_at": now}
+            if all(c.get("taken_by") for c in candidates):
+                # Every company it looked like belongs to someone else: a new client.
+                values.update(status="create", decided_at=now)
+                settled.append(int(other["id"]))
+            await conn.execute(sa.update(review).where(review.c.id == other["id"]).values(**values))
+        return settled
+
+    async def by_company(self, limit: int = 1000) -> list[CompanyGroup]:
+        """Open items grouped by the companies proposed for them, biggest group first.
+
+        An item with several candidates appears in each of their groups.
+        """
+        items = await self.items("open", limit=100_000)
+        groups: dict[int, list[ReviewItem]] = {}
+        titles: dict[int, str] = {}
+        for item in items:
+            for candidate in item.open_candidates():
+                cid = int(candidate.get("company_id") or 0)
+                groups.setdefault(cid, []).append(item)
+                titles.setdefault(cid, str(candidate.get("title") or ""))
+        ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        return [
+            CompanyGroup(
+                company_id=cid,
+                title=titles[cid],
+                items=tuple(sorted(members, key=lambda i: -_score_for(i, cid))),
+            )
+            for cid, members in ordered[:limit]
+        ]
+
+
+def _score_for(item: ReviewItem, company_id: int) -> float:
+    for candidate in item.candidates:
+        if int(candidate.get("company_id") or 0) == company_id:
+            return float(candidate.get("score") or 0)
+    return 0.0
 
 
 def _key(entity: str, onec_base: str, onec_ref: str) -> sa.ColumnElement[bool]:

@@ -41,6 +41,10 @@ class RunContext:
     def count(self, name: str, n: int = 1) -> None:
         self.counts[name] += n
 
+    def part(self) -> RunContext:
+        """A context for a step of this run that keeps counters of its own."""
+        return RunContext(self.store, self.flow, self.run_id, self.dry_run)
+
     def summary(self) -> RunSummary:
         return RunSummary(**self.counts)
 

@@ -2,7 +2,8 @@
 
 Order: link table → 1C id stored on the company (ORIGINATOR_ID/ORIGIN_ID) → INN+KPP of a
 legal entity (a branch with another KPP is another record) → INN of a sole proprietor or
-individual → phone (E.164) → e-mail, the last two only for records without an INN.
+individual → SNILS of a person (when the portal keeps it in a requisite user field) →
+phone (E.164) → e-mail, the last two only for records without an INN.
 More than one candidate is *ambiguous*. A company that only looks alike — the same name
 up to legal form, quotes, word order, script and typos, or a shared phone of a record
 that has an INN — is a *suggestion*. Both go to the review queue; neither is ever
@@ -26,6 +27,7 @@ MatchKind = Literal[
     "origin",
     "inn_kpp",
     "inn",
+    "snils",
     "phone",
     "email",
     "review",  # a person linked it in the review queue
@@ -33,7 +35,7 @@ MatchKind = Literal[
     "ambiguous",
     "suggested",
 ]
-AUTOMATIC: frozenset[str] = frozenset({"origin", "inn_kpp", "inn", "phone", "email"})
+AUTOMATIC: frozenset[str] = frozenset({"origin", "inn_kpp", "inn", "snils", "phone", "email"})
 """Kinds that link a record without a person (the link table's own kinds aside)."""
 
 SUGGEST_THRESHOLD = 85.0
@@ -250,6 +252,7 @@ def match_counterparty(
     *,
     requisites: Iterable[RequisiteRow] = (),
     taken: Mapping[int, str] | None = None,
+    snils_hits: Collection[int] = (),
     phone_hits: Collection[int] = (),
     email_hits: Collection[int] = (),
     directory: Directory | None = None,
@@ -261,6 +264,7 @@ def match_counterparty(
         counterparty: A 1C record whose keys were validated (invalid ones are never used).
         requisites: Bitrix24 requisites carrying its INN.
         taken: Company ids linked to *other* 1C records → that record's key.
+        snils_hits: Companies whose requisite carries its (validated) SNILS.
         phone_hits: Companies with one of its phones (``crm.duplicate.findbycomm``).
         email_hits: Companies with one of its e-mails.
         directory: All Bitrix24 companies, for look-alikes by name (None: no suggestions).
@@ -284,6 +288,18 @@ def match_counterparty(
             )
         if by_inn.kind != "none":
             return by_inn
+    if counterparty.snils and snils_hits:
+        by_snils = _decide(set(snils_hits), "snils", taken)
+        if by_snils.kind != "ambiguous":
+            return by_snils
+        return Match(
+            "ambiguous",
+            candidates=by_snils.candidates,
+            suggestions=tuple(
+                Candidate(cid, 100.0, "snils", _title(directory, cid))
+                for cid in by_snils.candidates
+            ),
+        )
     suggestions: dict[int, Candidate] = {}
     for kind, hits in (("phone", phone_hits), ("email", email_hits)):
         hits = {cid for cid in hits if not _other_person(counterparty, directory, cid)}

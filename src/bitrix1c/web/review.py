@@ -1,6 +1,8 @@
 """``/api/review``: the review queue of ambiguous and look-alike matches, over JSON.
 
 ``GET /api/review?status=open|link|create|ignore|resolved|all`` lists items;
+``GET /api/review?group=company`` lists the open items grouped by the company they look
+like (linking one record to it settles the rest of its group);
 ``GET /api/review/{id}`` shows one with its candidates and scores;
 ``POST /api/review/{id}/link`` with ``{"company_id": 123}``, ``POST …/create`` and
 ``POST …/ignore`` record a decision that the next run of the flow obeys.
@@ -23,6 +25,16 @@ def routes(store: Store) -> list[Route]:
     queue = ReviewQueue(store)
 
     async def api_review(request: Request) -> JSONResponse:
+        group = request.query_params.get("group")
+        if group is not None:
+            if group != "company":
+                return JSONResponse(
+                    {"error": f"unknown grouping {group!r}; use company"}, status_code=400
+                )
+            groups = await queue.by_company()
+            return JSONResponse(
+                {"groups": [g.as_dict() for g in groups], "counts": await queue.counts()}
+            )
         status = request.query_params.get("status", "open")
         if status != "all" and status not in STATUSES:
             return JSONResponse(

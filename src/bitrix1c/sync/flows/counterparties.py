@@ -20,7 +20,14 @@ import structlog
 from bitrix1c.bitrix24.client import BATCH_LIMIT, Bitrix24Client
 from bitrix1c.domain.counterparty import Counterparty
 from bitrix1c.domain.phones import normalize_email, to_e164
-from bitrix1c.domain.requisites import InvalidKey, validate_inn, validate_kpp
+from bitrix1c.domain.requisites import (
+    InvalidKey,
+    validate_inn,
+    validate_kpp,
+    validate_ogrn,
+    validate_ogrnip,
+    validate_snils,
+)
 from bitrix1c.errors import Bitrix24RecordError, InvalidRecord, RecordError
 from bitrix1c.onec.odata import ODataClient
 from bitrix1c.onec.profiles import Profile
@@ -43,7 +50,24 @@ FLOW = "counterparties"
 ENTITY = "counterparty"
 COMPANY_SELECT = ["ID", "TITLE", "ORIGINATOR_ID", "ORIGIN_ID", "PHONE", "EMAIL"]
 REQUISITE_SELECT = ["ID", "ENTITY_ID", "RQ_INN", "RQ_KPP", "XML_ID", "PRESET_ID"]
-CRM_OWNED = frozenset({"ASSIGNED_BY_ID"})  # written on creation only
+# Requisite fields fed by an optional 1C role: left alone while that role is skipped.
+OMITTED_REQUISITE_FIELDS = {
+    "okpo": "RQ_OKPO",
+    "full_name": "RQ_COMPANY_FULL_NAME",
+    "ogrn": "RQ_OGRN",
+}
+# What a restore compares on the requisite (the fields requisite_fields can write).
+REQUISITE_OWNED = [
+    "NAME",
+    "RQ_COMPANY_NAME",
+    "RQ_COMPANY_FULL_NAME",
+    "RQ_OKPO",
+    "RQ_OGRN",
+    "RQ_OGRNIP",
+    "RQ_LAST_NAME",
+    "RQ_FIRST_NAME",
+    "RQ_SECOND_NAME",
+]
 
 
 # --- mapping --------------------------------------------------------------------------------
@@ -55,7 +79,9 @@ def _person_name(name: str) -> dict[str, str]:
     return {key: word for key, word in zip(keys, words, strict=False)}
 
 
-def requisite_fields(cp: Counterparty, presets: Mapping[str, int]) -> dict[str, Any]:
+def requisite_fields(
+    cp: Counterparty, presets: Mapping[str, int], snils_field: str | None = None
+) -> dict[str, Any]:
     """The requisite a counterparty should have in Bitrix24."""
     fields: dict[str, Any] = {
         "PRESET_ID": presets[cp.kind],
@@ -71,8 +97,14 @@ def requisite_fields(cp: Counterparty, presets: Mapping[str, int]) -> dict[str, 
             RQ_COMPANY_FULL_NAME=cp.full_name,
             RQ_OKPO=cp.okpo,
         )
+        if cp.ogrn:
+            fields["RQ_OGRN"] = cp.ogrn
     else:
         fields.update(_person_name(cp.name))
+        if cp.kind == "ip" and cp.ogrn:
+            fields["RQ_OGRNIP"] = cp.ogrn
+        if snils_field and cp.snils:
+            fields[snils_field] = cp.snils
     return fields
 
 
@@ -118,10 +150,15 @@ class Planned:
     company: dict[str, Any]
     requisite: dict[str, Any]
     hash: str
+    source: Mapping[str, Any]  # the 1C row: what a record error carries and a person edits
     link: Link | None = None
     review: ReviewItem | None = None  # a person's decision on an earlier ambiguous match
     requisite_id: int | None = None  # existing requisite to update
     extra_company: dict[str, Any] = field(default_factory=dict)  # PHONE/EMAIL additions
+    # Unchanged in 1C, but its company was edited in Bitrix24: compare before writing.
+    verify: bool = False
+    # 1C-owned values someone changed in Bitrix24: field → (value found, value restored).
+    restored: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
     @property
     def creates(self) -> bool:
@@ -153,9 +190,12 @@ class CounterpartySync:
         self.review = ReviewQueue(store)
         self.plan: InitialLoadPlan | None = None  # set by `bitrix1c plan counterparties`
         self._directory: Directory | None = None
+        self.crm_owned = frozenset(k for k, v in settings.owners.items() if v == "crm")
+        self._edited_in_crm: set[int] = set()
 
     async def __call__(self, ctx: RunContext) -> None:
         self._directory = None  # companies change between runs
+        self._edited_in_crm = await self._companies_edited_in_crm(ctx)
         total = await self.onec.count(self.fields.entity_set)
         ctx.progress(0, total)
         done = 0
@@ -174,10 +214,13 @@ class CounterpartySync:
     async def sync_rows(self, ctx: RunContext, rows: Sequence[Mapping[str, Any]]) -> None:
         """Synchronize one slice of 1C rows."""
         ctx.count("read", len(rows))
+        rows = await self._corrected(ctx, rows)
         valid: list[Counterparty] = []
         deleted: list[Counterparty] = []
+        source: dict[str, Mapping[str, Any]] = {}
         for row in rows:
             cp = self.fields.to_domain(self.base, row)
+            source[cp.ref_key] = row
             if cp.deletion_mark and not cp.predefined and self.settings.on_deletion_mark == "mark":
                 deleted.append(cp)
                 continue
@@ -199,7 +242,7 @@ class CounterpartySync:
                 continue
             valid.append(cp)
         if deleted:
-            await self._mark_deleted(ctx, deleted)
+            await self._mark_deleted(ctx, deleted, source)
         if not valid:
             return
         refs = [cp.ref_key for cp in valid]
@@ -212,13 +255,18 @@ class CounterpartySync:
             company = company_fields(cp, self.settings.assigned_by_id)
             if self.settings.on_deletion_mark == "mark":
                 company[self.settings.deletion_field] = "N"  # unmarked again in 1C
-            requisite = requisite_fields(cp, self.presets)
+            requisite = requisite_fields(cp, self.presets, self.settings.snils_field)
+            for role in self.fields.omitted:  # skipped by the drift policy: keep CRM's value
+                requisite.pop(OMITTED_REQUISITE_FIELDS.get(role, ""), None)
             digest = payload_hash(company, requisite, cp)
             link = links.get(cp.ref_key)
+            verify = False
             if link is not None and link.to_b24_hash == digest:
-                ctx.count("skipped")
-                self._note(cp, "unchanged", key=link.match_key, company_id=link.b24_id)
-                continue
+                if link.b24_id not in self._edited_in_crm:
+                    ctx.count("skipped")
+                    self._note(cp, "unchanged", key=link.match_key, company_id=link.b24_id)
+                    continue
+                verify = True  # 1C did not change, Bitrix24 did: restore what 1C owns
             match = Match("link", company_id=link.b24_id) if link else Match("none")
             review = reviews.get(cp.ref_key) if link is None else None
             if review is not None:
@@ -239,7 +287,19 @@ class CounterpartySync:
                     continue
                 if review.status == "link" and review.company_id is not None:
                     match = Match("review", company_id=review.company_id)
-            todo.append(Planned(cp, match, company, requisite, digest, link=link, review=review))
+            todo.append(
+                Planned(
+                    cp,
+                    match,
+                    company,
+                    requisite,
+                    digest,
+                    source[cp.ref_key],
+                    link,
+                    review,
+                    verify=verify,
+                )
+            )
         if not todo:
             return
         await self._match(todo)
@@ -261,7 +321,7 @@ class CounterpartySync:
                         hint="Two 1C counterparties carry the same INN/KPP: mark the duplicate "
                         "for deletion in 1C or correct its KPP.",
                     ),
-                    payload=item.requisite,
+                    payload=dict(item.source),
                 )
                 self._note(
                     item.cp, "duplicate_1c", key="inn_kpp", detail=f"same {key} as {earlier}"
@@ -271,6 +331,11 @@ class CounterpartySync:
                 self._keys_this_run[key] = item.cp.ref_key
             ready.append(item)
         await self._load_current(ready)
+        for item in [i for i in ready if i.verify and not i.restored and not i.creates]:
+            ready.remove(item)
+            ctx.count("skipped")
+            assert item.link is not None
+            self._note(item.cp, "unchanged", key=item.link.match_key, company_id=item.link.b24_id)
         for item in ready:
             if item.creates:
                 self._note(item.cp, "create")
@@ -285,6 +350,106 @@ class CounterpartySync:
         await self.review.resolve(ENTITY, self.base, resolved)
         for chunk in _chunks_by_commands(ready):
             await self._write(ctx, chunk)
+
+    async def _companies_edited_in_crm(self, ctx: RunContext) -> set[int]:
+        """Companies whose company or requisite changed in Bitrix24 since the last run (by
+        anyone, this service included: comparing with 1C's values tells them apart).
+
+        The cursor is Bitrix24's own ``DATE_MODIFY`` (no clock of ours is compared with the
+        portal's) plus the rows seen at that very second, so a row changed later in the
+        same second is not missed and one seen is not read again. The first run only sets
+        it, as it writes everything anyway.
+        """
+        name = f"{FLOW}:{self.base}:crm-edits"
+        saved = json.loads(await self.store.get_cursor(name) or "null")
+        edited: set[int] = set()
+        seen: list[tuple[str, int, str]] = []  # (method, row id, DATE_MODIFY)
+        if saved is None:
+            latest = {"order": {"DATE_MODIFY": "DESC"}, "select": ["ID", "DATE_MODIFY"]}
+            reply = await self.b24.batch(
+                {"co": ("crm.company.list", latest), "rq": ("crm.requisite.list", latest)}
+            )
+            for key, rows in reply.results.items():
+                seen += [(key, int(r["ID"]), _text(r.get("DATE_MODIFY"))) for r in rows or []]
+        else:
+            since = str(saved["at"])
+            known = {(str(k), int(i)) for k, i in saved.get("rows", [])}
+            scans: dict[str, tuple[str, dict[str, Any], str]] = {
+                "co": ("crm.company.list", {"ORIGINATOR_ID": self.base}, "ID"),
+                "rq": ("crm.requisite.list", {"ENTITY_TYPE_ID": 4}, "ENTITY_ID"),
+            }
+            # Per entity: rows changed after the cursor's second, and rows of that second
+            # the last run has not seen — one request in the usual case (few edits).
+            commands: dict[str, tuple[str, Mapping[str, Any] | None]] = {}
+            for key, (method, scope, owner) in scans.items():
+                select = ["ID", owner, "DATE_MODIFY"]
+                seen_ids = sorted(i for k, i in known if k == key)
+                at_second = {**scope, "DATE_MODIFY": since}
+                if seen_ids:
+                    at_second["!@ID"] = seen_ids
+                commands[f"{key}:after"] = (
+                    method,
+                    {
+                        "order": {"ID": "ASC"},
+                        "filter": {**scope, ">DATE_MODIFY": since},
+                        "select": select,
+                        "start": -1,
+                    },
+                )
+                commands[f"{key}:at"] = (
+                    method,
+                    {"order": {"ID": "ASC"}, "filter": at_second, "select": select, "start": -1},
+                )
+            reply = await self.b24.batch(commands)
+            for command, (method, params) in commands.items():
+                key = command.split(":")[0]
+                owner = scans[key][2]
+                rows = list(reply.results.get(command) or [])
+                if len(rows) >= 50:  # a full page: read them all with the fast method
+                    rows = []
+                    async for page in self.b24.list_fast(
+                        method,
+                        filter=dict((params or {})["filter"]),
+                        select=("ID", owner, "DATE_MODIFY"),
+                    ):
+                        rows += page
+                for row in rows:
+                    edited.add(int(row[owner]))
+                    seen.append((key, int(row["ID"]), _text(row.get("DATE_MODIFY"))))
+            seen += [(k, i, since) for k, i in known]
+        newest = max((stamp for _k, _i, stamp in seen), default="")
+        if newest and not ctx.dry_run:
+            cursor = {"at": newest, "rows": sorted({(k, i) for k, i, t in seen if t == newest})}
+            async with self.store.transaction() as conn:
+                await Store.set_cursor(conn, name, json.dumps(cursor))
+        return edited
+
+    async def _corrected(
+        self, ctx: RunContext, rows: Sequence[Mapping[str, Any]]
+    ) -> Sequence[Mapping[str, Any]]:
+        """Rows with a person's corrections (an edited record-error payload) applied.
+
+        A correction holds while 1C's ``DataVersion`` of the record is the one it was made
+        for; once the record changes in 1C, the live record wins and the correction is
+        dropped.
+        """
+        keys = {f"{self.base}:{row.get('Ref_Key')}": n for n, row in enumerate(rows)}
+        overrides = await self.store.payload_overrides(FLOW, keys)
+        if not overrides:
+            return rows
+        out = list(rows)
+        stale: list[str] = []
+        for key, edited in overrides.items():
+            live = out[keys[key]]
+            if edited.get("DataVersion") == live.get("DataVersion"):
+                out[keys[key]] = edited
+                log.info("record.corrected", flow=FLOW, record=key)
+            else:
+                stale.append(key)
+        if stale and not ctx.dry_run:
+            await self.store.drop_payload_overrides(FLOW, stale)
+            log.info("record.correction_dropped", flow=FLOW, records=stale)
+        return out
 
     # --- validation -----------------------------------------------------------------------
 
@@ -303,11 +468,17 @@ class CounterpartySync:
                 raise InvalidKey("inn", cp.inn, "INN is empty")
             if cp.kind == "legal" and cp.kpp:
                 validate_kpp(cp.kpp)
+            if cp.ogrn:
+                if cp.kind == "individual":
+                    raise InvalidKey("ogrn", cp.ogrn, "a person without a business has none")
+                (validate_ogrn if cp.kind == "legal" else validate_ogrnip)(cp.ogrn)
+            if cp.snils:
+                validate_snils(cp.snils)
         except InvalidKey as exc:
             return InvalidRecord(
                 f"counterparty {cp.name!r} ({cp.record_key}): {exc.key_type.upper()} "
                 f"{exc.value!r} is invalid: {exc.reason}",
-                hint="Correct the INN/KPP of this counterparty in 1C; it syncs on the next run. "
+                hint="Correct this key of the counterparty in 1C; it syncs on the next run. "
                 "It is not matched or created until then, so no duplicate appears.",
                 field=exc.key_type,
             )
@@ -319,7 +490,12 @@ class CounterpartySync:
             return None
         return f"INN {cp.inn}/KPP {cp.kpp}" if cp.kind == "legal" else f"INN {cp.inn}"
 
-    async def _mark_deleted(self, ctx: RunContext, deleted: list[Counterparty]) -> None:
+    async def _mark_deleted(
+        self,
+        ctx: RunContext,
+        deleted: list[Counterparty],
+        source: Mapping[str, Mapping[str, Any]],
+    ) -> None:
         """Set the deletion field on the companies of deletion-marked counterparties.
 
         Never a delete: the company, its deals and history stay; a counterparty without a
@@ -359,8 +535,8 @@ class CounterpartySync:
                 if f"d{n}" in reply.errors:
                     await ctx.fail_record(
                         cp.record_key,
-                        _record_error(reply.errors[f"d{n}"], cp),
-                        payload=commands[f"d{n}"][1],
+                        _record_error(reply.errors[f"d{n}"], cp, commands[f"d{n}"]),
+                        payload=dict(source[cp.ref_key]),
                     )
                     continue
                 ctx.count("updated")
@@ -449,6 +625,15 @@ class CounterpartySync:
                     "select": ["ID", "ORIGIN_ID"],
                 },
             )
+            snils = sorted({item.cp.snils for item in part if item.cp.snils})
+            if snils and self.settings.snils_field:
+                commands[f"snils{n}"] = (
+                    "crm.requisite.list",
+                    {
+                        "filter": {"ENTITY_TYPE_ID": 4, f"@{self.settings.snils_field}": snils},
+                        "select": ["ID", "ENTITY_ID", self.settings.snils_field],
+                    },
+                )
             inns = sorted({item.cp.inn for item in part if item.cp.inn})
             if inns:
                 commands[f"inn{n}"] = (
@@ -457,7 +642,8 @@ class CounterpartySync:
                 )
         by_origin: dict[str, int] = {}
         requisites: list[RequisiteRow] = []
-        for batch in _batches(commands):
+        by_snils: dict[str, set[int]] = {}
+        for batch in in_batches(commands):
             reply = await self.b24.batch(batch)
             if reply.errors:
                 raise next(iter(reply.errors.values()))
@@ -465,13 +651,24 @@ class CounterpartySync:
                 if key.startswith("origin"):
                     for row in result or []:
                         by_origin.setdefault(str(row["ORIGIN_ID"]), int(row["ID"]))
+                elif key.startswith("snils"):
+                    rows = list(result or [])
+                    if key in reply.nexts:
+                        params = {**(batch[key][1] or {}), "start": reply.nexts[key]}
+                        rows += await self.b24.list_all("crm.requisite.list", params)
+                    field_name = self.settings.snils_field or ""
+                    for row in rows:
+                        number = _digits(str(row.get(field_name) or ""))
+                        by_snils.setdefault(number, set()).add(int(row["ENTITY_ID"]))
                 else:
                     requisites.extend(RequisiteRow.from_api(r) for r in result or [])
                     if key in reply.nexts:  # more than one page for these INNs
                         requisites.extend(
                             await self._more_requisites(batch[key][1], reply.nexts[key])
                         )
-        taken = await self._taken({r.company_id for r in requisites})
+        taken = await self._taken(
+            {r.company_id for r in requisites} | {c for ids in by_snils.values() for c in ids}
+        )
         pending: list[Planned] = []
         for item in unlinked:
             if item.cp.ref_key in by_origin:
@@ -480,7 +677,10 @@ class CounterpartySync:
                 item.match = Match("none")  # a person decided: a new company
             else:
                 others = {cid: ref for cid, ref in taken.items() if ref != item.cp.ref_key}
-                item.match = match_counterparty(item.cp, requisites=requisites, taken=others)
+                snils_hits = by_snils.get(_digits(item.cp.snils), set()) if item.cp.snils else ()
+                item.match = match_counterparty(
+                    item.cp, requisites=requisites, taken=others, snils_hits=snils_hits
+                )
                 if item.match.kind == "none":
                     pending.append(item)
         if pending:
@@ -531,7 +731,7 @@ class CounterpartySync:
         commands: dict[str, tuple[str, Mapping[str, Any] | None]] = {}
         owners: dict[str, str] = {}
         for n, item in enumerate(items):
-            phones = _phone_spellings(item.cp.phones)[:20]
+            phones = phone_spellings(item.cp.phones)[:20]
             if phones:
                 commands[f"ph{n}"] = (
                     "crm.duplicate.findbycomm",
@@ -549,7 +749,7 @@ class CounterpartySync:
                 )
                 owners[f"em{n}"] = item.cp.ref_key
         hits: dict[str, tuple[set[int], set[int]]] = {}
-        for batch in _batches(commands):
+        for batch in in_batches(commands):
             reply = await self.b24.batch(batch)
             if reply.errors:
                 raise next(iter(reply.errors.values()))
@@ -597,11 +797,15 @@ class CounterpartySync:
             )
             commands[f"rq{n}"] = (
                 "crm.requisite.list",
-                {"filter": {"ENTITY_TYPE_ID": 4, "@ENTITY_ID": ids}, "select": REQUISITE_SELECT},
+                {
+                    "filter": {"ENTITY_TYPE_ID": 4, "@ENTITY_ID": ids},
+                    "select": [*REQUISITE_SELECT, *REQUISITE_OWNED],
+                },
             )
         companies: dict[int, Mapping[str, Any]] = {}
         requisites: dict[int, list[RequisiteRow]] = {}
-        for batch in _batches(commands):
+        requisite_rows: dict[int, Mapping[str, Any]] = {}
+        for batch in in_batches(commands):
             reply = await self.b24.batch(batch)
             if reply.errors:
                 raise next(iter(reply.errors.values()))
@@ -609,11 +813,14 @@ class CounterpartySync:
                 if key.startswith("co"):
                     companies.update({int(row["ID"]): row for row in result or []})
                 else:
-                    rows = [RequisiteRow.from_api(r) for r in result or []]
+                    raw = list(result or [])
                     if key in reply.nexts:
-                        rows.extend(await self._more_requisites(batch[key][1], reply.nexts[key]))
-                    for req in rows:
+                        params = {**(batch[key][1] or {}), "start": reply.nexts[key]}
+                        raw += await self.b24.list_all("crm.requisite.list", params)
+                    for row in raw:
+                        req = RequisiteRow.from_api(row)
                         requisites.setdefault(req.company_id, []).append(req)
+                        requisite_rows[req.id] = row
         for item in updates:
             company_id = item.match.company_id
             assert company_id is not None
@@ -625,6 +832,29 @@ class CounterpartySync:
             item.extra_company = self._multifield_additions(item.cp, current)
             own = requisites.get(company_id, [])
             item.requisite_id = _pick_requisite(item.cp, own)
+            if item.verify:
+                # Unchanged in 1C: what differs in fields 1C owns was edited in the CRM.
+                found = requisite_rows.get(item.requisite_id or 0, {})
+                item.restored = self._edited_owned(item, current, found)
+                if item.requisite_id is None:
+                    item.restored["requisite"] = ("deleted", "created again")
+                for name in item.extra_company:
+                    item.restored[name] = ("removed", "added again")
+
+    def _edited_owned(
+        self, item: Planned, company: Mapping[str, Any], requisite: Mapping[str, Any]
+    ) -> dict[str, tuple[Any, Any]]:
+        """1C-owned values that differ in Bitrix24: field → (found, wanted)."""
+        edited: dict[str, tuple[Any, Any]] = {}
+        for fields, current in ((item.company, company), (item.requisite, requisite)):
+            if not current:
+                continue
+            for name, wanted in fields.items():
+                if name in self.crm_owned or name not in current:
+                    continue
+                if _text(current.get(name)) != _text(wanted):
+                    edited[name] = (current.get(name), wanted)
+        return edited
 
     @staticmethod
     def _multifield_additions(cp: Counterparty, current: Mapping[str, Any]) -> dict[str, Any]:
@@ -661,7 +891,7 @@ class CounterpartySync:
             else:
                 # The responsible manager is set on creation; afterwards the CRM owns it
                 # (managers reassign clients), so an update never resets it.
-                owned = {k: v for k, v in item.company.items() if k not in CRM_OWNED}
+                owned = {k: v for k, v in item.company.items() if k not in self.crm_owned}
                 fields = {**owned, "ORIGIN_VERSION": item.cp.version, **item.extra_company}
                 commands[f"c{n}"] = (
                     "crm.company.update",
@@ -677,7 +907,12 @@ class CounterpartySync:
                 else:
                     commands[f"r{n}"] = (
                         "crm.requisite.update",
-                        {"id": item.requisite_id, "fields": item.requisite},
+                        {
+                            "id": item.requisite_id,
+                            "fields": {
+                                k: v for k, v in item.requisite.items() if k not in self.crm_owned
+                            },
+                        },
                     )
         reply = await self.b24.batch(commands)
         saved: list[Link] = []
@@ -688,8 +923,8 @@ class CounterpartySync:
             if company_key in reply.errors:
                 await ctx.fail_record(
                     item.cp.record_key,
-                    _record_error(reply.errors[company_key], item.cp),
-                    payload=commands[company_key][1],
+                    _record_error(reply.errors[company_key], item.cp, commands[company_key]),
+                    payload=dict(item.source),
                 )
                 continue
             company_id = int(reply.results[company_key]) if item.creates else item.match.company_id
@@ -713,7 +948,18 @@ class CounterpartySync:
                 )
             )
             op = "create" if item.creates else "update"
-            writes.append((str(company_id), op, None, commands[company_key][1]))
+            before: dict[str, Any] | None = None
+            if item.restored and not item.creates:
+                op = "restore"
+                before = {name: found for name, (found, _wanted) in item.restored.items()}
+                log.warning(
+                    "field.restored",
+                    flow=FLOW,
+                    record=item.cp.record_key,
+                    company=company_id,
+                    fields={n: {"crm": f, "1c": w} for n, (f, w) in item.restored.items()},
+                )
+            writes.append((str(company_id), op, before, commands[company_key][1]))
             if requisite_ok:
                 ctx.count("created" if item.creates else "updated")
                 synced.append(item.cp.record_key)
@@ -721,8 +967,8 @@ class CounterpartySync:
                 # The company is written; only its requisite failed: reported, retried next run.
                 await ctx.fail_record(
                     item.cp.record_key,
-                    _record_error(reply.errors[requisite_key], item.cp),
-                    payload=commands[requisite_key][1],
+                    _record_error(reply.errors[requisite_key], item.cp, commands[requisite_key]),
+                    payload=dict(item.source),
                     b24_key=f"company:{company_id}",
                 )
         async with self.store.transaction() as conn:
@@ -734,7 +980,16 @@ class CounterpartySync:
             await Store.resolve_errors(conn, FLOW, synced)
 
 
-def _phone_spellings(phones: Sequence[str]) -> list[str]:
+def _digits(value: str) -> str:
+    return "".join(ch for ch in value if ch.isdigit())
+
+
+def _text(value: Any) -> str:
+    """A field value as Bitrix24 prints it (None and "" are the same empty value)."""
+    return "" if value is None else str(value).strip()
+
+
+def phone_spellings(phones: Sequence[str]) -> list[str]:
     """E.164 numbers and their national ``8…`` form: hand-typed CRM phones carry either."""
     out: list[str] = []
     for phone in phones:
@@ -770,12 +1025,19 @@ def _pick_requisite(cp: Counterparty, own: list[RequisiteRow]) -> int | None:
     return None
 
 
-def _record_error(error: Exception, cp: Counterparty) -> RecordError:
+def _record_error(
+    error: Exception, cp: Counterparty, command: tuple[str, Mapping[str, Any] | None]
+) -> RecordError:
     if isinstance(error, RecordError):
+        method, params = command
         return Bitrix24RecordError(
             f"Bitrix24 refused counterparty {cp.label}: {error.message}",
             hint="Check the value Bitrix24 names in the message (a required field, a user "
-            "field, a permission); the record is retried on the next run.",
+            "field, a permission); the record is retried on the next run. The payload is "
+            "the 1C record: a corrected copy can be saved and retried.",
+            method=method,
+            code=getattr(error, "code", None),
+            sent=json.dumps(params, ensure_ascii=False, default=str),
         )
     raise error
 
@@ -785,7 +1047,7 @@ def _slices(items: Sequence[Planned], size: int) -> Iterable[Sequence[Planned]]:
         yield items[start : start + size]
 
 
-def _batches(
+def in_batches(
     commands: Mapping[str, tuple[str, Mapping[str, Any] | None]],
 ) -> Iterable[dict[str, tuple[str, Mapping[str, Any] | None]]]:
     keys = list(commands)
