@@ -218,6 +218,11 @@ class CounterpartiesFlow(_Model):
         pattern=r"^UF_CRM_[A-Z0-9_]+$",
         description="Company user field (string or yes/no) that `mark` writes.",
     )
+    individuals_as: Literal["company", "contact"] = Field(
+        "company",
+        description="Where a 1C individual (ФизЛицо, not a sole proprietor) goes: a company "
+        "with the individual's requisite, or a Bitrix24 contact (B2C portals).",
+    )
     to_1c: bool = Field(
         False,
         description="Also the other way: a company created in Bitrix24 whose requisite has a "

@@ -31,6 +31,7 @@ OUTCOMES: dict[str, str] = {
     "ignored": "ignored by a decision",
     "unchanged": "unchanged since the last sync",
     "excluded": "deletion-marked or predefined in 1C",
+    "as_contact": "an individual, synced as a contact (individuals_as: contact)",
 }
 CSV_COLUMNS = (
     "record",

@@ -230,6 +230,10 @@ class CounterpartySync:
                 ctx.count("skipped")
                 self._note(cp, "excluded")
                 continue
+            if cp.kind == "individual" and self.settings.individuals_as == "contact":
+                ctx.count("skipped")  # the individuals' own step makes it a contact
+                self._note(cp, "as_contact")
+                continue
             problem = self._invalid_keys(cp)
             if problem is not None:
                 await ctx.fail_record(cp.record_key, problem, payload=dict(row))
