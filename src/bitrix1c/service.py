@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import structlog
 from starlette.applications import Starlette
@@ -269,9 +270,16 @@ class Service:
             fields = get_profile(base.profile, base.overrides).counterparty
 
             def counterparty_rows() -> SyncRows:
-                sync = self._counterparties()
-                assert isinstance(sync, CounterpartySync)
-                return sync.sync_rows
+                async def rows(ctx: RunContext, batch: Sequence[Mapping[str, Any]]) -> None:
+                    # Pushed changes obey the drift policy like scheduled runs: a stop
+                    # raises MetadataDrift (the rows wait and retry), skip_field leaves
+                    # the same fields out.
+                    decision = await self.drift_decision(COUNTERPARTIES)
+                    sync = self._counterparties(decision)
+                    assert isinstance(sync, CounterpartySync)
+                    await sync.sync_rows(ctx, batch)
+
+                return rows
 
             consumers.append(
                 PushConsumer(

@@ -232,3 +232,45 @@ def test_retry_strategy_backs_off_then_gives_up() -> None:
     now = datetime(2025, 2, 4, 12, 0, tzinfo=MOSCOW)
     waits = [retry.next_try(n, now) for n in range(1, 5)]
     assert [(w - now).total_seconds() if w else None for w in waits] == [30, 60, 100, None]
+
+
+async def test_pushed_changes_wait_while_drift_stops_the_flow(
+    sandbox: Endpoints, tmp_path: Path, sqlite_url: str
+) -> None:
+    settings = demo_settings(sandbox, tmp_path, port=0)
+    base = settings.onec[0].model_copy(update={"push_token": SecretStr(TOKEN)})
+    checks = settings.checks.model_copy(update={"every_minutes": 0.0001})  # check every time
+    store = settings.store.model_copy(update={"url": sqlite_url})
+    service = await Service.open(
+        settings.model_copy(update={"onec": [base], "store": store, "checks": checks})
+    )
+    try:
+        await service.run("counterparties", trigger="test")
+        # A new mandatory company field the mapping does not fill: writes would fail.
+        field = {"FIELD_NAME": "SEGMENT", "USER_TYPE_ID": "string", "MANDATORY": "Y"}
+        created = httpx.post(
+            sandbox.bitrix24_webhook_url + "crm.company.userfield.add",
+            json={"fields": field},
+            timeout=30,
+        ).json()
+        row = rename_a_legal_entity(sandbox)
+        await push(service, [change(row)])
+        drain = service.inbox_drain()
+        drain.retry = InboxRetry(attempts=5, first_seconds=0.1, max_seconds=0.1)
+        stopped = await drain.drain()
+        assert (stopped.done, stopped.retried) == (0, 1)
+        (waiting,) = await inbox_rows(service)
+        assert waiting["status"] == "new" and "MetadataDrift" in waiting["error"]
+        assert company_title(sandbox, row["Ref_Key"]) != row["Description"], "nothing written"
+
+        httpx.post(
+            sandbox.bitrix24_webhook_url + "crm.company.userfield.delete",
+            json={"id": created["result"]},
+            timeout=30,
+        ).raise_for_status()
+        await asyncio.sleep(0.2)
+        resumed = await drain.drain()
+        assert (resumed.done, resumed.retried) == (1, 0)
+        assert company_title(sandbox, row["Ref_Key"]) == row["Description"]
+    finally:
+        await service.close()
