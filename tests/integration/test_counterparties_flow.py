@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 from bitrix1c.demo import demo_settings
 from bitrix1c.sandbox.server import Endpoints, SandboxThread
 from bitrix1c.service import Service
-from bitrix1c.state.store import Store
+from bitrix1c.state.store import RecordErrorEntry, Store
 from bitrix1c.state.tables import audit
 from portal_http import portal_post
 
@@ -211,6 +212,53 @@ async def test_invalid_inn_is_reported_and_not_written(sandbox: Endpoints, tmp_p
     assert bad_inn in error.message and "INN" in error.message
     assert "1C" in error.hint
     assert target["Ref_Key"] not in {c["ORIGIN_ID"] for c in all_companies(sandbox)}
+
+
+async def test_a_failing_record_backs_off_until_1c_changes_it_or_a_person_retries(
+    sandbox: Endpoints, tmp_path: Path
+) -> None:
+    target = next(r for r in counterparties(sandbox) if r["ЮрФизЛицо"] == "ЮрЛицо")
+    path = f"Catalog_Контрагенты(guid'{target['Ref_Key']}')"
+    bad_inn = target["ИНН"][:-1] + str((int(target["ИНН"][-1]) + 1) % 10)
+    with onec(sandbox) as client:
+        assert client.patch(path, json={"ИНН": bad_inn}).status_code == 200
+    service = await Service.open(demo_settings(sandbox, tmp_path, port=0))
+    try:
+
+        async def failing() -> tuple[int, RecordErrorEntry]:
+            summary = await service.run("counterparties", trigger="test")
+            (error,) = await service.store.errors()
+            return summary.failed, error
+
+        failed, error = await failing()
+        assert (failed, error.attempts) == (1, 1)
+        due = (await service.store.retry_waits("counterparties", [error.record_key]))[
+            error.record_key
+        ][0]
+        assert timedelta(minutes=9) < due - datetime.now(UTC) <= timedelta(minutes=10)
+
+        # Not due yet and unchanged in 1C: not tried again, still counted as failed.
+        failed, error = await failing()
+        assert (failed, error.attempts) == (1, 1)
+
+        # A person asks for a retry: tried at once, and the next wait is twice as long.
+        await service.store.set_error_status(error.id, "retrying")
+        failed, error = await failing()
+        assert (failed, error.attempts) == (1, 2)
+        due = (await service.store.retry_waits("counterparties", [error.record_key]))[
+            error.record_key
+        ][0]
+        assert timedelta(minutes=19) < due - datetime.now(UTC) <= timedelta(minutes=20)
+
+        # Fixed in 1C (a new DataVersion): tried on the next run, whatever the wait.
+        with onec(sandbox) as client:
+            assert client.patch(path, json={"ИНН": target["ИНН"]}).status_code == 200
+        summary = await service.run("counterparties", trigger="test")
+        assert summary.failed == 0
+        assert await service.store.errors() == []
+    finally:
+        await service.close()
+    assert target["Ref_Key"] in {c["ORIGIN_ID"] for c in all_companies(sandbox)}
 
 
 async def test_lost_store_matches_by_the_1c_id_on_the_company(

@@ -7,7 +7,7 @@ else touches it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -140,6 +140,7 @@ class RecordErrorEntry:
     edited_payload: dict[str, Any] | None = None
     edited_by: str | None = None
     edited_at: datetime | None = None
+    next_retry_at: datetime | None = None  # the next try of a failing record (backoff)
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> RecordErrorEntry:
@@ -163,6 +164,7 @@ class RecordErrorEntry:
             edited_payload=edited if isinstance(edited, dict) else None,
             edited_by=row.get("edited_by"),
             edited_at=aware(row.get("edited_at")),
+            next_retry_at=aware(row.get("next_retry_at")),
         )
 
     @property
@@ -194,6 +196,7 @@ class RecordErrorEntry:
             "edited_payload": self.edited_payload,
             "edited_by": self.edited_by,
             "edited_at": self.edited_at.isoformat() if self.edited_at else None,
+            "next_retry_at": self.next_retry_at.isoformat() if self.next_retry_at else None,
         }
 
 
@@ -405,8 +408,13 @@ class Store:
         payload: Any = None,
         b24_key: str | None = None,
         run_id: int | None = None,
+        retry: Callable[[int, datetime], datetime] | None = None,
     ) -> None:
-        """Open an error for a record, or count one more occurrence of the same error."""
+        """Open an error for a record, or count one more occurrence of the same error.
+
+        ``retry`` maps the number of failures in a row to the time of the next try
+        (``next_retry_at``); a recurrence after the error was resolved counts from one.
+        """
         now = utcnow()
         key = (
             (record_errors.c.flow == flow)
@@ -425,7 +433,10 @@ class Store:
                     b24_key=b24_key,
                     # An error a person chose to ignore stays ignored when it recurs.
                     status=sa.case((record_errors.c.status == "ignored", "ignored"), else_="open"),
-                    attempts=record_errors.c.attempts + 1,
+                    attempts=sa.case(
+                        (record_errors.c.status == "resolved", 1),
+                        else_=record_errors.c.attempts + 1,
+                    ),
                     last_seen=now,
                     last_run_id=run_id,
                 )
@@ -448,6 +459,42 @@ class Store:
                         last_run_id=run_id,
                     )
                 )
+            if retry is not None:
+                attempts = (
+                    await conn.execute(sa.select(record_errors.c.attempts).where(key))
+                ).scalar_one()
+                await conn.execute(
+                    sa.update(record_errors)
+                    .where(key)
+                    .values(next_retry_at=retry(int(attempts), now))
+                )
+
+    async def retry_waits(
+        self, flow: str, record_keys: Iterable[str]
+    ) -> dict[str, tuple[datetime, str | None]]:
+        """Records of ``flow`` failing and not due again yet: key → (next try, the
+        ``DataVersion`` of the source record that failed). A person's retry makes one due."""
+        keys = list(record_keys)
+        if not keys:
+            return {}
+        now = utcnow()
+        query = sa.select(
+            record_errors.c.record_key, record_errors.c.next_retry_at, record_errors.c.payload
+        ).where(
+            record_errors.c.flow == flow,
+            record_errors.c.record_key.in_(keys),
+            record_errors.c.status == "open",
+            record_errors.c.next_retry_at > now,
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        waits: dict[str, tuple[datetime, str | None]] = {}
+        for key, due, payload in rows:
+            version = payload.get("DataVersion") if isinstance(payload, dict) else None
+            when = aware(due)
+            assert when is not None
+            waits[str(key)] = (when, None if version is None else str(version))
+        return waits
 
     @staticmethod
     async def resolve_errors(conn: AsyncConnection, flow: str, record_keys: Iterable[str]) -> None:

@@ -12,6 +12,7 @@ import structlog
 from bitrix1c.errors import Bitrix1cError, RecordError
 from bitrix1c.monitor import metrics
 from bitrix1c.state.store import RunSummary, Store
+from bitrix1c.sync.retry import RECORD_RETRY
 
 log = structlog.get_logger(__name__)
 
@@ -77,6 +78,7 @@ class RunContext:
             payload=payload,
             b24_key=b24_key,
             run_id=self.run_id,
+            retry=RECORD_RETRY.next_try,
         )
 
 

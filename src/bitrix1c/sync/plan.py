@@ -32,6 +32,7 @@ OUTCOMES: dict[str, str] = {
     "unchanged": "unchanged since the last sync",
     "excluded": "deletion-marked or predefined in 1C",
     "as_contact": "an individual, synced as a contact (individuals_as: contact)",
+    "waiting": "failed before, waits for its next try (1C unchanged since)",
 }
 CSV_COLUMNS = (
     "record",

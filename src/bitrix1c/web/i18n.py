@@ -65,6 +65,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "save_retry": {"ru": "Сохранить и повторить", "en": "Save and retry"},
     "edited_by": {"ru": "Исправлено:", "en": "Corrected by"},
     "inbox_failed": {"ru": "событий не обработано", "en": "events failed"},
+    "next_try": {
+        "ru": "Следующая попытка (если запись не изменят в 1С)",
+        "en": "Next try (unless the record changes in 1C)",
+    },
     "review": {"ru": "На проверке", "en": "Review"},
     "review_title": {
         "ru": "Похожие компании: решает человек",

@@ -215,6 +215,7 @@ class CounterpartySync:
         """Synchronize one slice of 1C rows."""
         ctx.count("read", len(rows))
         rows = await self._corrected(ctx, rows)
+        rows = await self._due(ctx, rows)
         valid: list[Counterparty] = []
         deleted: list[Counterparty] = []
         source: dict[str, Mapping[str, Any]] = {}
@@ -427,6 +428,31 @@ class CounterpartySync:
             async with self.store.transaction() as conn:
                 await Store.set_cursor(conn, name, json.dumps(cursor))
         return edited
+
+    async def _due(
+        self, ctx: RunContext, rows: Sequence[Mapping[str, Any]]
+    ) -> Sequence[Mapping[str, Any]]:
+        """Rows without a failure waiting for its next try (backoff, ``sync/retry.py``).
+
+        A record that failed stays out until its next try is due — unless 1C changed it
+        since (another ``DataVersion``: someone may have fixed it). It still counts as
+        failed: it is not in Bitrix24, and the error rate must say so.
+        """
+        keys = {f"{self.base}:{row.get('Ref_Key')}": row for row in rows}
+        waits = await self.store.retry_waits(FLOW, keys)
+        if not waits:
+            return rows
+        waiting = {
+            key
+            for key, (_due, version) in waits.items()
+            if version is not None and version == str(keys[key].get("DataVersion") or "")
+        }
+        for key in waiting:
+            ctx.count("failed")
+            due, _version = waits[key]
+            cp = self.fields.to_domain(self.base, keys[key])
+            self._note(cp, "waiting", detail=f"failed before; next try at {due:%Y-%m-%d %H:%M} UTC")
+        return [row for key, row in keys.items() if key not in waiting]
 
     async def _corrected(
         self, ctx: RunContext, rows: Sequence[Mapping[str, Any]]
