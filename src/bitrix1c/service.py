@@ -25,6 +25,7 @@ from bitrix1c.sync.flows.companies_to_onec import CompanyToOneC
 from bitrix1c.sync.flows.contact_persons import ContactPersonSync
 from bitrix1c.sync.flows.counterparties import FLOW as COUNTERPARTIES
 from bitrix1c.sync.flows.counterparties import CounterpartySync
+from bitrix1c.sync.flows.individual_contacts import IndividualContactSync
 from bitrix1c.sync.inbox import InboxDrain, InboxRetry, PushConsumer, SyncRows
 from bitrix1c.web import bitrix24_events, commerceml, onec_push, review
 from bitrix1c.web.app import create_app
@@ -217,6 +218,17 @@ class Service:
             )
             details.page_size = base.page_size
             steps.append(details)
+        if flow.individuals_as == "contact":
+            individuals = IndividualContactSync(
+                store=self.store,
+                bitrix24=self.bitrix24,
+                onec=onec,
+                profile=profile,
+                base=base.name,
+                settings=flow,
+            )
+            individuals.page_size = base.page_size
+            steps.append(individuals)
         if "contact_person" in profile.concepts:
             steps.append(
                 ContactPersonSync(

@@ -248,7 +248,12 @@ class ContactPersonSync:
             COUNTERPARTY, self.base, {ref for refs in refs_of.values() for ref in refs}
         )
         return {
-            owner: list(dict.fromkeys(links[r].b24_id for r in refs if r in links))
+            # An individual synced as a contact (individuals_as) has no company to link to.
+            owner: list(
+                dict.fromkeys(
+                    links[r].b24_id for r in refs if r in links and links[r].b24_entity == "company"
+                )
+            )
             for owner, refs in refs_of.items()
         }
 

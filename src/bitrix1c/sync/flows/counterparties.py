@@ -222,6 +222,15 @@ class CounterpartySync:
         for row in rows:
             cp = self.fields.to_domain(self.base, row)
             source[cp.ref_key] = row
+            if (
+                cp.kind == "individual"
+                and not cp.predefined
+                and self.settings.individuals_as == ("contact")
+            ):
+                # The individuals' own step makes it a contact (its link points there).
+                ctx.count("skipped")
+                self._note(cp, "as_contact")
+                continue
             if cp.deletion_mark and not cp.predefined and self.settings.on_deletion_mark == "mark":
                 deleted.append(cp)
                 continue
@@ -230,10 +239,6 @@ class CounterpartySync:
                 # not clients to put into the CRM.
                 ctx.count("skipped")
                 self._note(cp, "excluded")
-                continue
-            if cp.kind == "individual" and self.settings.individuals_as == "contact":
-                ctx.count("skipped")  # the individuals' own step makes it a contact
-                self._note(cp, "as_contact")
                 continue
             problem = self._invalid_keys(cp)
             if problem is not None:
