@@ -27,6 +27,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from bitrix1c.sandbox.onec.populate import CONTACT_KIND_KEYS
 from bitrix1c.sandbox.server import DEFAULT_SCALE, Endpoints, QuietServer, Sandbox
 from bitrix1c.service import Service
 from bitrix1c.settings import Settings, parse_settings
@@ -64,7 +65,13 @@ def demo_settings(endpoints: Endpoints, state: Path, port: int) -> Settings:
                     "profile": endpoints.onec_profile,
                 }
             ],
-            "flows": {"counterparties": {"every_minutes": DEMO_EVERY_MINUTES}},
+            "flows": {
+                "counterparties": {
+                    "every_minutes": DEMO_EVERY_MINUTES,
+                    # The sandbox base's legal-address kind → the requisite's legal address.
+                    "address_kinds": {CONTACT_KIND_KEYS["ЮрАдресКонтрагента"]: 6},
+                }
+            },
             "store": {"url": f"sqlite+aiosqlite:///{state / 'bitrix1c.db'}"},
             "web": {"port": port, "password_hash": hash_password(DEMO_PASSWORD)},
         },

@@ -218,6 +218,13 @@ class CounterpartiesFlow(_Model):
         pattern=r"^UF_CRM_[A-Z0-9_]+$",
         description="Company user field (string or yes/no) that `mark` writes.",
     )
+    address_kinds: dict[str, Literal[1, 4, 6, 8, 9, 11]] = Field(
+        default_factory=dict,
+        description="Addresses: 1C contact-information kind (Вид_Key GUID of "
+        "Catalog_ВидыКонтактнойИнформации) → Bitrix24 requisite address TYPE_ID "
+        "(crm.enum.addresstype: 6 legal, 1 actual, 8 correspondence, 11 delivery). Empty: "
+        "addresses are not synced.",
+    )
     individuals_as: Literal["company", "contact"] = Field(
         "company",
         description="Where a 1C individual (ФизЛицо, not a sole proprietor) goes: a company "

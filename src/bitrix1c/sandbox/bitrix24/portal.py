@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from .addresses import Addresses, address_types
 from .bankdetails import BankDetails, RequisiteLinks
 from .batch import run_batch
 from .catalog import Catalog
@@ -165,6 +166,12 @@ class Portal:
         methods["crm.requisite.link.get"] = requisite_links.get
         methods["crm.requisite.link.list"] = requisite_links.list_items
         methods["crm.requisite.link.unregister"] = requisite_links.unregister
+        addresses = Addresses(self.store)
+        methods["crm.address.add"] = addresses.add
+        methods["crm.address.update"] = addresses.update
+        methods["crm.address.delete"] = addresses.delete
+        methods["crm.address.list"] = addresses.list_items
+        methods["crm.enum.addresstype"] = address_types
         methods["crm.company.contact.items.get"] = partial(company_contact_items_get, self.store)
         methods["crm.company.contact.items.set"] = partial(company_contact_items_set, self.store)
         methods.update(_crud("crm.deal", deal))
