@@ -23,9 +23,11 @@ from bitrix1c.sync.engine import FlowBody, Progress, RunContext, run_flow
 from bitrix1c.sync.flows.bank_details import BankDetailSync
 from bitrix1c.sync.flows.companies_to_onec import CompanyToOneC
 from bitrix1c.sync.flows.contact_persons import ContactPersonSync
+from bitrix1c.sync.flows.contacts_to_onec import ContactToOneC
 from bitrix1c.sync.flows.counterparties import FLOW as COUNTERPARTIES
 from bitrix1c.sync.flows.counterparties import CounterpartySync
 from bitrix1c.sync.flows.individual_contacts import IndividualContactSync
+from bitrix1c.sync.flows.requisite_addresses import RequisiteAddressSync
 from bitrix1c.sync.inbox import InboxDrain, InboxRetry, PushConsumer, SyncRows
 from bitrix1c.web import bitrix24_events, commerceml, onec_push, review
 from bitrix1c.web.app import create_app
@@ -218,6 +220,17 @@ class Service:
             )
             details.page_size = base.page_size
             steps.append(details)
+        if flow.address_kinds:
+            addresses = RequisiteAddressSync(
+                store=self.store,
+                bitrix24=self.bitrix24,
+                onec=onec,
+                profile=profile,
+                base=base.name,
+                kinds=dict(flow.address_kinds),
+            )
+            addresses.page_size = base.page_size
+            steps.append(addresses)
         if flow.individuals_as == "contact":
             individuals = IndividualContactSync(
                 store=self.store,
@@ -251,6 +264,17 @@ class Service:
                     settings=flow,
                 )
             )
+            if "contact_person" in profile.concepts:
+                steps.append(
+                    ContactToOneC(
+                        store=self.store,
+                        bitrix24=self.bitrix24,
+                        onec=onec,
+                        profile=profile,
+                        base=base.name,
+                        settings=flow,
+                    )
+                )
         if len(steps) == 1:
             return steps[0]
 

@@ -35,6 +35,9 @@ from bitrix1c.sync.flows.counterparties import in_batches, new_multifields, phon
 
 log = structlog.get_logger(__name__)
 
+# Match keys of links made by the CRM → 1C direction (contacts_to_onec): "crm_phone" …
+CRM_MATCH = "crm_"
+
 ENTITY = "contact_person"
 B24_ENTITY = "contact"
 NAMESPACE = "StandardODATA"  # the type prefix of composite references (onec.md §1.4)
@@ -463,6 +466,11 @@ class ContactPersonSync:
                 commands[f"c{n}"] = ("crm.contact.add", {"fields": fields})
             else:
                 fields = {**item.fields, "ORIGIN_VERSION": item.person.version, **item.extra}
+                if item.match_key.startswith(CRM_MATCH):
+                    # A contact created in the CRM may stand for several 1C persons (one per
+                    # owner): it carries no single 1C id, its links live in the store.
+                    for key in ("ORIGINATOR_ID", "ORIGIN_ID", "ORIGIN_VERSION"):
+                        fields.pop(key, None)
                 commands[f"c{n}"] = (
                     "crm.contact.update",
                     {"id": item.contact_id, "fields": fields},
