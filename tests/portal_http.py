@@ -23,3 +23,22 @@ def portal_post(endpoints: Endpoints, method: str, params: dict[str, Any]) -> ht
             return response
         time.sleep(0.5)
     return response
+
+
+def portal_result(endpoints: Endpoints, method: str, params: dict[str, Any]) -> Any:
+    """The ``result`` of one call (HTTP errors raised)."""
+    response = portal_post(endpoints, method, params)
+    response.raise_for_status()
+    return response.json()["result"]
+
+
+def portal_every(endpoints: Endpoints, method: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every row of a list method, page by page (``start`` / ``next``)."""
+    rows: list[dict[str, Any]] = []
+    start = 0
+    while True:
+        response = portal_post(endpoints, method, {**params, "start": start}).json()
+        rows += response["result"]
+        if "next" not in response:
+            return rows
+        start = response["next"]

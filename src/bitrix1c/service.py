@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from starlette.applications import Starlette
@@ -33,6 +33,8 @@ from bitrix1c.web import bitrix24_events, commerceml, onec_push, review
 from bitrix1c.web.app import create_app
 
 log = structlog.get_logger(__name__)
+
+S = TypeVar("S")
 
 FLOWS = (COUNTERPARTIES,)
 
@@ -209,72 +211,35 @@ class Service:
         base = self.settings.onec_base(flow.base)
         profile = get_profile(base.profile, base.overrides)
         onec = self.onec[base.name]
+
+        def make(step: Callable[..., S], **own: Any) -> S:
+            return step(
+                store=self.store,
+                bitrix24=self.bitrix24,
+                onec=onec,
+                profile=profile,
+                base=base.name,
+                **own,
+            )
+
         if "bank_account" in profile.concepts:
-            details = BankDetailSync(
-                store=self.store,
-                bitrix24=self.bitrix24,
-                onec=onec,
-                profile=profile,
-                base=base.name,
-                settings=flow,
-            )
-            details.page_size = base.page_size
-            steps.append(details)
+            steps.append(make(BankDetailSync, settings=flow))
         if flow.address_kinds:
-            addresses = RequisiteAddressSync(
-                store=self.store,
-                bitrix24=self.bitrix24,
-                onec=onec,
-                profile=profile,
-                base=base.name,
-                kinds=dict(flow.address_kinds),
-            )
-            addresses.page_size = base.page_size
-            steps.append(addresses)
+            steps.append(make(RequisiteAddressSync, kinds=dict(flow.address_kinds)))
         if flow.individuals_as == "contact":
-            individuals = IndividualContactSync(
-                store=self.store,
-                bitrix24=self.bitrix24,
-                onec=onec,
-                profile=profile,
-                base=base.name,
-                settings=flow,
-            )
-            individuals.page_size = base.page_size
-            steps.append(individuals)
+            steps.append(make(IndividualContactSync, settings=flow))
         if "contact_person" in profile.concepts:
-            steps.append(
-                ContactPersonSync(
-                    store=self.store,
-                    bitrix24=self.bitrix24,
-                    onec=onec,
-                    profile=profile,
-                    base=base.name,
-                    settings=flow,
-                )
-            )
+            steps.append(make(ContactPersonSync, settings=flow))
         if flow.to_1c:
-            steps.append(
-                CompanyToOneC(
-                    store=self.store,
-                    bitrix24=self.bitrix24,
-                    onec=onec,
-                    profile=profile,
-                    base=base.name,
-                    settings=flow,
-                )
-            )
+            steps.append(make(CompanyToOneC, settings=flow))
             if "contact_person" in profile.concepts:
-                steps.append(
-                    ContactToOneC(
-                        store=self.store,
-                        bitrix24=self.bitrix24,
-                        onec=onec,
-                        profile=profile,
-                        base=base.name,
-                        settings=flow,
-                    )
-                )
+                steps.append(make(ContactToOneC, settings=flow))
+        for step in steps:
+            if isinstance(
+                step,
+                BankDetailSync | RequisiteAddressSync | IndividualContactSync | ContactPersonSync,
+            ):
+                step.page_size = base.page_size  # the steps that page through 1C
         if len(steps) == 1:
             return steps[0]
 

@@ -165,9 +165,8 @@ class RequisitePresets(_Model):
 
 # Company and requisite fields the counterparties flow writes, and the keys among them.
 KEY_FIELDS = frozenset({"ORIGINATOR_ID", "ORIGIN_ID", "RQ_INN", "RQ_KPP", "XML_ID", "PRESET_ID"})
-OWNABLE_FIELDS = KEY_FIELDS | {
-    "TITLE",
-    "ASSIGNED_BY_ID",
+# The requisite fields besides the keys (what a restore compares on the requisite).
+REQUISITE_FIELDS = (
     "NAME",
     "RQ_COMPANY_NAME",
     "RQ_COMPANY_FULL_NAME",
@@ -177,7 +176,8 @@ OWNABLE_FIELDS = KEY_FIELDS | {
     "RQ_LAST_NAME",
     "RQ_FIRST_NAME",
     "RQ_SECOND_NAME",
-}
+)
+OWNABLE_FIELDS = KEY_FIELDS | {"TITLE", "ASSIGNED_BY_ID", *REQUISITE_FIELDS}
 
 
 Owner = Literal["1c", "crm"]

@@ -17,7 +17,7 @@ from bitrix1c.sandbox.server import Endpoints, SandboxThread
 from bitrix1c.service import Service
 from bitrix1c.sync.engine import run_flow
 from bitrix1c.sync.flows.companies_to_onec import CompanyToOneC
-from portal_http import portal_post
+from portal_http import portal_result as b24
 
 SCALE = 30
 
@@ -26,12 +26,6 @@ SCALE = 30
 def sandbox(tmp_path: Path) -> Iterator[Endpoints]:
     with SandboxThread(tmp_path / "sandbox", scale=SCALE, seed=11) as endpoints:
         yield endpoints
-
-
-def b24(endpoints: Endpoints, method: str, params: dict[str, Any]) -> Any:
-    response = portal_post(endpoints, method, params)
-    response.raise_for_status()
-    return response.json()["result"]
 
 
 def onec_rows(endpoints: Endpoints, entity_set: str, condition: str) -> list[dict[str, Any]]:

@@ -20,7 +20,8 @@ from bitrix1c.sync.flows.contact_persons import ContactPersonSync
 from bitrix1c.sync.flows.contacts_to_onec import ContactToOneC
 from bitrix1c.sync.flows.counterparties import CounterpartySync
 from onec_bp_base import bp_base
-from portal_http import portal_post
+from portal_http import portal_every as every
+from portal_http import portal_result as b24
 
 SCALE = 30
 PEOPLE = "Catalog_КонтактныеЛицаПартнеров"
@@ -30,23 +31,6 @@ PEOPLE = "Catalog_КонтактныеЛицаПартнеров"
 def sandbox(tmp_path: Path) -> Iterator[Endpoints]:
     with SandboxThread(tmp_path / "sandbox", scale=SCALE, seed=11) as endpoints:
         yield endpoints
-
-
-def b24(endpoints: Endpoints, method: str, params: dict[str, Any]) -> Any:
-    response = portal_post(endpoints, method, params)
-    response.raise_for_status()
-    return response.json()["result"]
-
-
-def every(endpoints: Endpoints, method: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    start = 0
-    while True:
-        response = portal_post(endpoints, method, {**params, "start": start}).json()
-        rows += response["result"]
-        if "next" not in response:
-            return rows
-        start = response["next"]
 
 
 def onec_rows(endpoints: Endpoints, entity_set: str, condition: str = "") -> list[dict[str, Any]]:

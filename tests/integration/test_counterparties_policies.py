@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -13,19 +12,13 @@ from bitrix1c.demo import demo_settings
 from bitrix1c.sandbox.server import Endpoints, SandboxThread
 from bitrix1c.service import Service
 from bitrix1c.settings import Settings
-from portal_http import portal_post
+from portal_http import portal_result as b24
 
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[Endpoints]:
     with SandboxThread(tmp_path / "sandbox", scale=20, seed=3) as endpoints:
         yield endpoints
-
-
-def b24(endpoints: Endpoints, method: str, params: dict[str, Any]) -> Any:
-    response = portal_post(endpoints, method, params)
-    response.raise_for_status()
-    return response.json()["result"]
 
 
 def marking(endpoints: Endpoints, tmp_path: Path) -> Settings:

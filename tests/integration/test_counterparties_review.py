@@ -25,7 +25,7 @@ from bitrix1c.service import Service
 from bitrix1c.state.review import ReviewItem, ReviewQueue
 from bitrix1c.state.store import Store
 from bitrix1c.web.review import routes
-from portal_http import portal_post
+from portal_http import portal_result as b24
 
 SCALE = 80
 
@@ -76,12 +76,6 @@ def config(sandbox: Endpoints, tmp_path: Path) -> Path:
         encoding="utf-8",
     )
     return path
-
-
-def b24(endpoints: Endpoints, method: str, params: dict[str, Any]) -> Any:
-    response = portal_post(endpoints, method, params)
-    response.raise_for_status()
-    return response.json()["result"]
 
 
 def companies(endpoints: Endpoints) -> list[dict[str, Any]]:

@@ -28,7 +28,7 @@ from bitrix1c.service import Service
 from bitrix1c.settings import AlertSettings, EmailAlerts, Settings
 from bitrix1c.state.store import RunSummary
 from bitrix1c.web.auth import hash_password
-from portal_http import portal_post
+from portal_http import portal_result as b24
 from smtp_server import SmtpServer
 
 SET = "Catalog_Контрагенты"
@@ -86,12 +86,6 @@ def onec(endpoints: Endpoints) -> httpx.Client:
         params={"$format": "json"},
         timeout=30,
     )
-
-
-def b24(endpoints: Endpoints, method: str, params: dict[str, Any]) -> Any:
-    response = portal_post(endpoints, method, params)
-    response.raise_for_status()
-    return response.json()["result"]
 
 
 def company_of(endpoints: Endpoints, ref_key: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -40,6 +40,17 @@ log = structlog.get_logger(__name__)
 
 BATCH_LIMIT = 50
 PAGE_SIZE = 50
+
+Commands = dict[str, tuple[str, Mapping[str, Any] | None]]
+"""``batch`` commands: key → (method, parameters)."""
+
+
+def in_batches(commands: Mapping[str, tuple[str, Mapping[str, Any] | None]]) -> Iterable[Commands]:
+    """``commands`` split into ``batch``-sized groups, in order."""
+    keys = list(commands)
+    for start in range(0, len(keys), BATCH_LIMIT):
+        yield {k: commands[k] for k in keys[start : start + BATCH_LIMIT]}
+
 
 # One table: error code → what the caller does (bitrix24.md §1.2, §2). Looked up by code
 # first, then by HTTP status; the exception class carries the action (RetryLater,
@@ -455,6 +466,27 @@ class Bitrix24Client:
             wrapper=wrapper,
             params=params,
         )
+
+    async def read_batched(
+        self, commands: Mapping[str, tuple[str, Mapping[str, Any] | None]]
+    ) -> dict[str, Any]:
+        """Results of any number of read commands, 50 per ``batch``, by key.
+
+        A read is all or nothing: the first command error is raised. A list answer with
+        more pages (``next``) is read to its end, so its result holds every row.
+        """
+        out: dict[str, Any] = {}
+        for part in in_batches(commands):
+            reply = await self.batch(part)
+            if reply.errors:
+                raise next(iter(reply.errors.values()))
+            for key, result in reply.results.items():
+                if key in reply.nexts:
+                    method, params = part[key]
+                    rest = {**(params or {}), "start": reply.nexts[key]}
+                    result = [*(result or []), *await self.list_all(method, rest)]
+                out[key] = result
+        return out
 
     async def list_all(
         self,

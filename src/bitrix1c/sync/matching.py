@@ -101,6 +101,11 @@ class RequisiteRow:
         )
 
 
+def taken_by_others(taken: Mapping[int, str], ref_key: str) -> dict[int, str]:
+    """``taken`` (record id → the 1C Ref_Key linked to it) without ``ref_key``'s own."""
+    return {rid: ref for rid, ref in taken.items() if ref != ref_key}
+
+
 def match_by_inn(
     counterparty: Counterparty,
     requisites: Iterable[RequisiteRow],

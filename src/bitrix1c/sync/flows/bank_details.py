@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from bitrix1c.bitrix24.client import BATCH_LIMIT, Bitrix24Client
+from bitrix1c.bitrix24.client import BATCH_LIMIT, Bitrix24Client, Commands
 from bitrix1c.domain.requisites import (
     InvalidBankKey,
     validate_account,
@@ -33,7 +33,6 @@ from bitrix1c.state.store import Link, Store
 from bitrix1c.sync.engine import RunContext
 from bitrix1c.sync.flows.contact_persons import NAMESPACE
 from bitrix1c.sync.flows.counterparties import ENTITY as COUNTERPARTY
-from bitrix1c.sync.flows.counterparties import in_batches
 
 log = structlog.get_logger(__name__)
 
@@ -41,8 +40,6 @@ ENTITY = "bank_account"
 B24_ENTITY = "bankdetail"
 SLICE = 250
 LOOKUP_REQUISITES = 20  # per list command: ≤ 50 bank details come back in one page
-
-Commands = dict[str, tuple[str, Mapping[str, Any] | None]]
 
 
 @dataclass(frozen=True)
@@ -257,15 +254,8 @@ class BankDetailSync:
                 },
             )
         rows: list[Mapping[str, Any]] = []
-        for batch in in_batches(commands):
-            reply = await self.b24.batch(batch)
-            if reply.errors:
-                raise next(iter(reply.errors.values()))
-            for key, result in reply.results.items():
-                rows.extend(result or [])
-                if key in reply.nexts:
-                    params = {**(batch[key][1] or {}), "start": reply.nexts[key]}
-                    rows.extend(await self.b24.list_all("crm.requisite.bankdetail.list", params))
+        for found in (await self.b24.read_batched(commands)).values():
+            rows.extend(found or [])
         ids = {int(row["ID"]) for row in rows}
         by_xml = {
             (int(row["ENTITY_ID"]), str(row.get("XML_ID") or "")): int(row["ID"]) for row in rows

@@ -155,7 +155,7 @@ class CompanyToOneC:
                 # No INN: the company stays in the CRM only — unless a manager adds the
                 # requisite soon after creating it, so a young one is looked at again.
                 ctx.count("skipped")
-                if _younger_than_a_day(str(row.get("DATE_CREATE") or "")):
+                if younger_than_a_day(str(row.get("DATE_CREATE") or "")):
                     waiting.append(int(row["ID"]))
                 continue
             company = CrmCompany(
@@ -300,7 +300,9 @@ class CompanyToOneC:
         return str(created["Ref_Key"])
 
 
-def _younger_than_a_day(created: str) -> bool:
+def younger_than_a_day(created: str) -> bool:
+    """Whether a Bitrix24 ``DATE_CREATE`` is less than a day old (a record a manager may
+    still be completing)."""
     try:
         stamp = datetime.fromisoformat(created)
     except ValueError:

@@ -22,7 +22,7 @@ from typing import Any
 
 import structlog
 
-from bitrix1c.bitrix24.client import BATCH_LIMIT, Bitrix24Client
+from bitrix1c.bitrix24.client import BATCH_LIMIT, Bitrix24Client, Commands, in_batches
 from bitrix1c.domain.phones import normalize_email, to_e164
 from bitrix1c.errors import Bitrix24RecordError, InvalidRecord, RecordError
 from bitrix1c.onec.odata import ODataClient
@@ -31,7 +31,8 @@ from bitrix1c.settings import CounterpartiesFlow
 from bitrix1c.state.store import Link, Store
 from bitrix1c.sync.engine import RunContext
 from bitrix1c.sync.flows.counterparties import ENTITY as COUNTERPARTY
-from bitrix1c.sync.flows.counterparties import in_batches, new_multifields, phone_spellings
+from bitrix1c.sync.flows.counterparties import new_multifields
+from bitrix1c.sync.lookups import find_by_comm
 
 log = structlog.get_logger(__name__)
 
@@ -43,8 +44,6 @@ B24_ENTITY = "contact"
 NAMESPACE = "StandardODATA"  # the type prefix of composite references (onec.md §1.4)
 EMPTY_REF = "00000000-0000-0000-0000-000000000000"  # an empty reference (onec.md §1.3)
 SLICE = 250
-
-Commands = dict[str, tuple[str, Mapping[str, Any] | None]]
 
 
 @dataclass(frozen=True)
@@ -333,20 +332,20 @@ class ContactPersonSync:
                 },
             )
         by_origin: dict[str, int] = {}
-        for batch in in_batches(commands):
-            reply = await self.b24.batch(batch)
-            if reply.errors:
-                raise next(iter(reply.errors.values()))
-            for result in reply.results.values():
-                for row in result or []:
-                    by_origin.setdefault(str(row["ORIGIN_ID"]), int(row["ID"]))
+        for rows in (await self.b24.read_batched(commands)).values():
+            for row in rows or []:
+                by_origin.setdefault(str(row["ORIGIN_ID"]), int(row["ID"]))
         pending = []
         for item in unlinked:
             if item.person.ref_key in by_origin:
                 item.contact_id, item.match_key = by_origin[item.person.ref_key], "origin"
             else:
                 pending.append(item)
-        hits = await self._comm_hits(pending)
+        hits = await find_by_comm(
+            self.b24,
+            {i.person.ref_key: (i.person.phones, i.person.emails) for i in pending},
+            "CONTACT",
+        )
         taken = await self.store.links_to_b24(
             B24_ENTITY, {cid for phones, emails in hits.values() for cid in (*phones, *emails)}
         )
@@ -384,33 +383,6 @@ class ContactPersonSync:
             ready.append(item)
         return ready
 
-    async def _comm_hits(self, items: list[Planned]) -> dict[str, tuple[set[int], set[int]]]:
-        """Contacts carrying each person's phones and e-mails, by Ref_Key."""
-        commands: Commands = {}
-        owners: dict[str, str] = {}
-        for n, item in enumerate(items):
-            for kind, values in (
-                ("PHONE", phone_spellings(item.person.phones)[:20]),
-                ("EMAIL", list(item.person.emails[:20])),
-            ):
-                if values:
-                    key = f"{kind[:2].lower()}{n}"
-                    commands[key] = (
-                        "crm.duplicate.findbycomm",
-                        {"type": kind, "values": values, "entity_type": "CONTACT"},
-                    )
-                    owners[key] = item.person.ref_key
-        hits: dict[str, tuple[set[int], set[int]]] = {}
-        for batch in in_batches(commands):
-            reply = await self.b24.batch(batch)
-            if reply.errors:
-                raise next(iter(reply.errors.values()))
-            for key, result in reply.results.items():
-                ids = result.get("CONTACT") or [] if isinstance(result, dict) else []
-                by_phone, by_email = hits.setdefault(owners[key], (set(), set()))
-                (by_phone if key.startswith("ph") else by_email).update(int(i) for i in ids)
-        return hits
-
     async def _load_current(self, ready: list[Planned]) -> list[Planned]:
         """Phones/e-mails of the contacts to update; a contact deleted in the CRM is re-created."""
         updates = [item for item in ready if item.contact_id is not None]
@@ -422,12 +394,8 @@ class ContactPersonSync:
                 {"filter": {"@ID": ids}, "select": ["ID", "PHONE", "EMAIL"]},
             )
         current: dict[int, Mapping[str, Any]] = {}
-        for batch in in_batches(commands):
-            reply = await self.b24.batch(batch)
-            if reply.errors:
-                raise next(iter(reply.errors.values()))
-            for result in reply.results.values():
-                current.update({int(row["ID"]): row for row in result or []})
+        for rows in (await self.b24.read_batched(commands)).values():
+            current.update({int(row["ID"]): row for row in rows or []})
         for item in updates:
             assert item.contact_id is not None
             row = current.get(item.contact_id)
@@ -542,12 +510,8 @@ class ContactPersonSync:
         reads: Commands = {
             f"g{cid}": ("crm.company.contact.items.get", {"id": cid}) for cid in wanted
         }
-        for batch in in_batches(reads):
-            reply = await self.b24.batch(batch)
-            if reply.errors:
-                raise next(iter(reply.errors.values()))
-            for key, result in reply.results.items():
-                current[int(key[1:])] = [dict(row) for row in result or []]
+        for key, rows in (await self.b24.read_batched(reads)).items():
+            current[int(key[1:])] = [dict(row) for row in rows or []]
         writes: Commands = {}
         for company_id, members in wanted.items():
             items = current.get(company_id, [])

@@ -26,13 +26,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import phonenumbers
 import structlog
 
-from bitrix1c.bitrix24.client import Bitrix24Client
+from bitrix1c.bitrix24.client import Bitrix24Client, Commands
 from bitrix1c.domain.phones import normalize_email, to_e164
 from bitrix1c.errors import InvalidRecord, OneCRecordError, RecordError
 from bitrix1c.onec.odata import ODataClient
@@ -41,6 +40,7 @@ from bitrix1c.onec.query import EMPTY_REF, Query, cast, guid
 from bitrix1c.settings import CounterpartiesFlow
 from bitrix1c.state.store import Link, Store
 from bitrix1c.sync.engine import RunContext
+from bitrix1c.sync.flows.companies_to_onec import younger_than_a_day
 from bitrix1c.sync.flows.contact_persons import (
     B24_ENTITY,
     CRM_MATCH,
@@ -50,7 +50,6 @@ from bitrix1c.sync.flows.contact_persons import (
     ContactPersonFields,
 )
 from bitrix1c.sync.flows.counterparties import ENTITY as COUNTERPARTY
-from bitrix1c.sync.flows.counterparties import in_batches
 
 log = structlog.get_logger(__name__)
 
@@ -62,8 +61,6 @@ CONTACT_SELECT = (
     *("ID", "NAME", "LAST_NAME", "SECOND_NAME", "POST", "PHONE", "EMAIL"),
     *("ORIGINATOR_ID", "COMPANY_ID", "DATE_CREATE"),
 )
-
-Commands = dict[str, tuple[str, Mapping[str, Any] | None]]
 
 
 @dataclass(frozen=True)
@@ -218,7 +215,7 @@ class ContactToOneC:
                 bindings_read = True
             for row in fresh:
                 done = await self._one(ctx, crm_contact(row))
-                if not done and _younger_than_a_day(str(row.get("DATE_CREATE") or "")):
+                if not done and younger_than_a_day(str(row.get("DATE_CREATE") or "")):
                     waiting.append(int(row["ID"]))
             newest = int(page[-1]["ID"])
         if waiting:
@@ -243,15 +240,11 @@ class ContactToOneC:
                 for cid in (int(r["ID"]) for r in page)
                 if cid in self._counterparty_of
             }
-            for batch in in_batches(commands):
-                reply = await self.b24.batch(batch)
-                if reply.errors:
-                    raise next(iter(reply.errors.values()))
-                for key, items in reply.results.items():
-                    for item in items or []:
-                        contact_id = int(item["CONTACT_ID"])
-                        if contact_id > after:
-                            self._companies_of.setdefault(contact_id, []).append(int(key[1:]))
+            for key, items in (await self.b24.read_batched(commands)).items():
+                for item in items or []:
+                    contact_id = int(item["CONTACT_ID"])
+                    if contact_id > after:
+                        self._companies_of.setdefault(contact_id, []).append(int(key[1:]))
 
     async def _owners(self, refs: Sequence[str]) -> list[str]:
         """The distinct owners of contact persons for these counterparties, in order."""
@@ -485,13 +478,3 @@ def _refused(error: OneCRecordError, contact: CrmContact) -> RecordError:
         url=error.url,
         status=error.status,
     )
-
-
-def _younger_than_a_day(created: str) -> bool:
-    try:
-        stamp = datetime.fromisoformat(created)
-    except ValueError:
-        return False
-    if stamp.tzinfo is None:
-        return False
-    return datetime.now(UTC) - stamp < timedelta(days=1)

@@ -31,16 +31,18 @@ from bitrix1c.domain.requisites import (
 from bitrix1c.errors import Bitrix24RecordError, InvalidRecord, RecordError
 from bitrix1c.onec.odata import ODataClient
 from bitrix1c.onec.profiles import Profile
-from bitrix1c.settings import CounterpartiesFlow
+from bitrix1c.settings import REQUISITE_FIELDS, CounterpartiesFlow
 from bitrix1c.state.review import ReviewItem, ReviewQueue
 from bitrix1c.state.store import Link, Store
 from bitrix1c.sync.engine import RunContext
+from bitrix1c.sync.lookups import find_by_comm
 from bitrix1c.sync.matching import (
     Candidate,
     Directory,
     Match,
     RequisiteRow,
     match_counterparty,
+    taken_by_others,
 )
 from bitrix1c.sync.plan import InitialLoadPlan
 
@@ -56,18 +58,6 @@ OMITTED_REQUISITE_FIELDS = {
     "full_name": "RQ_COMPANY_FULL_NAME",
     "ogrn": "RQ_OGRN",
 }
-# What a restore compares on the requisite (the fields requisite_fields can write).
-REQUISITE_OWNED = [
-    "NAME",
-    "RQ_COMPANY_NAME",
-    "RQ_COMPANY_FULL_NAME",
-    "RQ_OKPO",
-    "RQ_OGRN",
-    "RQ_OGRNIP",
-    "RQ_LAST_NAME",
-    "RQ_FIRST_NAME",
-    "RQ_SECOND_NAME",
-]
 
 
 # --- mapping --------------------------------------------------------------------------------
@@ -678,29 +668,17 @@ class CounterpartySync:
         by_origin: dict[str, int] = {}
         requisites: list[RequisiteRow] = []
         by_snils: dict[str, set[int]] = {}
-        for batch in in_batches(commands):
-            reply = await self.b24.batch(batch)
-            if reply.errors:
-                raise next(iter(reply.errors.values()))
-            for key, result in reply.results.items():
-                if key.startswith("origin"):
-                    for row in result or []:
-                        by_origin.setdefault(str(row["ORIGIN_ID"]), int(row["ID"]))
-                elif key.startswith("snils"):
-                    rows = list(result or [])
-                    if key in reply.nexts:
-                        params = {**(batch[key][1] or {}), "start": reply.nexts[key]}
-                        rows += await self.b24.list_all("crm.requisite.list", params)
-                    field_name = self.settings.snils_field or ""
-                    for row in rows:
-                        number = _digits(str(row.get(field_name) or ""))
-                        by_snils.setdefault(number, set()).add(int(row["ENTITY_ID"]))
-                else:
-                    requisites.extend(RequisiteRow.from_api(r) for r in result or [])
-                    if key in reply.nexts:  # more than one page for these INNs
-                        requisites.extend(
-                            await self._more_requisites(batch[key][1], reply.nexts[key])
-                        )
+        for key, rows in (await self.b24.read_batched(commands)).items():
+            if key.startswith("origin"):
+                for row in rows or []:
+                    by_origin.setdefault(str(row["ORIGIN_ID"]), int(row["ID"]))
+            elif key.startswith("snils"):
+                field_name = self.settings.snils_field or ""
+                for row in rows or []:
+                    number = _digits(str(row.get(field_name) or ""))
+                    by_snils.setdefault(number, set()).add(int(row["ENTITY_ID"]))
+            else:
+                requisites.extend(RequisiteRow.from_api(r) for r in rows or [])
         taken = await self._taken(
             {r.company_id for r in requisites} | {c for ids in by_snils.values() for c in ids}
         )
@@ -711,7 +689,7 @@ class CounterpartySync:
             elif item.review is not None and item.review.status == "create":
                 item.match = Match("none")  # a person decided: a new company
             else:
-                others = {cid: ref for cid, ref in taken.items() if ref != item.cp.ref_key}
+                others = taken_by_others(taken, item.cp.ref_key)
                 snils_hits = by_snils.get(_digits(item.cp.snils), set()) if item.cp.snils else ()
                 item.match = match_counterparty(
                     item.cp, requisites=requisites, taken=others, snils_hits=snils_hits
@@ -723,13 +701,15 @@ class CounterpartySync:
 
     async def _match_beyond_keys(self, pending: list[Planned]) -> None:
         """Phone and e-mail (``crm.duplicate.findbycomm``), then look-alikes by name."""
-        hits = await self._comm_hits(pending)
+        hits = await find_by_comm(
+            self.b24, {i.cp.ref_key: (i.cp.phones, i.cp.emails) for i in pending}, "COMPANY"
+        )
         directory = await self._load_directory() if self.settings.review_lookalikes else None
         hit_ids = {cid for phones, emails in hits.values() for cid in (*phones, *emails)}
         taken = await self._taken(hit_ids)
         for item in pending:
             phones, emails = hits.get(item.cp.ref_key, (set(), set()))
-            others = {cid: ref for cid, ref in taken.items() if ref != item.cp.ref_key}
+            others = taken_by_others(taken, item.cp.ref_key)
             item.match = match_counterparty(
                 item.cp,
                 taken=others,
@@ -761,39 +741,6 @@ class CounterpartySync:
         links = await self.store.links_to_b24("company", company_ids)
         return {cid: link.onec_ref for cid, link in links.items()}
 
-    async def _comm_hits(self, items: list[Planned]) -> dict[str, tuple[set[int], set[int]]]:
-        """Companies carrying each record's phones and e-mails, by Ref_Key."""
-        commands: dict[str, tuple[str, Mapping[str, Any] | None]] = {}
-        owners: dict[str, str] = {}
-        for n, item in enumerate(items):
-            phones = phone_spellings(item.cp.phones)[:20]
-            if phones:
-                commands[f"ph{n}"] = (
-                    "crm.duplicate.findbycomm",
-                    {"type": "PHONE", "values": phones, "entity_type": "COMPANY"},
-                )
-                owners[f"ph{n}"] = item.cp.ref_key
-            if item.cp.emails:
-                commands[f"em{n}"] = (
-                    "crm.duplicate.findbycomm",
-                    {
-                        "type": "EMAIL",
-                        "values": list(item.cp.emails[:20]),
-                        "entity_type": "COMPANY",
-                    },
-                )
-                owners[f"em{n}"] = item.cp.ref_key
-        hits: dict[str, tuple[set[int], set[int]]] = {}
-        for batch in in_batches(commands):
-            reply = await self.b24.batch(batch)
-            if reply.errors:
-                raise next(iter(reply.errors.values()))
-            for key, result in reply.results.items():
-                ids = result.get("COMPANY") or [] if isinstance(result, dict) else []
-                by_phone, by_email = hits.setdefault(owners[key], (set(), set()))
-                (by_phone if key.startswith("ph") else by_email).update(int(i) for i in ids)
-        return hits
-
     async def _load_directory(self) -> Directory:
         """Every Bitrix24 company's title and INNs, read once per run (fast lists)."""
         if self._directory is not None:
@@ -812,12 +759,6 @@ class CounterpartySync:
         self._directory = directory
         return directory
 
-    async def _more_requisites(
-        self, params: Mapping[str, Any] | None, start: int
-    ) -> list[RequisiteRow]:
-        rows = await self.b24.list_all("crm.requisite.list", {**(params or {}), "start": start})
-        return [RequisiteRow.from_api(r) for r in rows]
-
     async def _load_current(self, ready: list[Planned]) -> None:
         """Read current phones/e-mails and requisites of the companies we will update."""
         updates = [item for item in ready if not item.creates]
@@ -834,28 +775,20 @@ class CounterpartySync:
                 "crm.requisite.list",
                 {
                     "filter": {"ENTITY_TYPE_ID": 4, "@ENTITY_ID": ids},
-                    "select": [*REQUISITE_SELECT, *REQUISITE_OWNED],
+                    "select": [*REQUISITE_SELECT, *REQUISITE_FIELDS],
                 },
             )
         companies: dict[int, Mapping[str, Any]] = {}
         requisites: dict[int, list[RequisiteRow]] = {}
         requisite_rows: dict[int, Mapping[str, Any]] = {}
-        for batch in in_batches(commands):
-            reply = await self.b24.batch(batch)
-            if reply.errors:
-                raise next(iter(reply.errors.values()))
-            for key, result in reply.results.items():
-                if key.startswith("co"):
-                    companies.update({int(row["ID"]): row for row in result or []})
-                else:
-                    raw = list(result or [])
-                    if key in reply.nexts:
-                        params = {**(batch[key][1] or {}), "start": reply.nexts[key]}
-                        raw += await self.b24.list_all("crm.requisite.list", params)
-                    for row in raw:
-                        req = RequisiteRow.from_api(row)
-                        requisites.setdefault(req.company_id, []).append(req)
-                        requisite_rows[req.id] = row
+        for key, rows in (await self.b24.read_batched(commands)).items():
+            if key.startswith("co"):
+                companies.update({int(row["ID"]): row for row in rows or []})
+                continue
+            for row in rows or []:
+                req = RequisiteRow.from_api(row)
+                requisites.setdefault(req.company_id, []).append(req)
+                requisite_rows[req.id] = row
         for item in updates:
             company_id = item.match.company_id
             assert company_id is not None
@@ -1024,16 +957,6 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-def phone_spellings(phones: Sequence[str]) -> list[str]:
-    """E.164 numbers and their national ``8…`` form: hand-typed CRM phones carry either."""
-    out: list[str] = []
-    for phone in phones:
-        out.append(phone)
-        if phone.startswith("+7") and len(phone) == 12:
-            out.append("8" + phone[2:])
-    return list(dict.fromkeys(out))
-
-
 def _candidates(review: ReviewItem) -> tuple[Candidate, ...]:
     return tuple(
         Candidate(
@@ -1080,14 +1003,6 @@ def _record_error(
 def _slices(items: Sequence[Planned], size: int) -> Iterable[Sequence[Planned]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def in_batches(
-    commands: Mapping[str, tuple[str, Mapping[str, Any] | None]],
-) -> Iterable[dict[str, tuple[str, Mapping[str, Any] | None]]]:
-    keys = list(commands)
-    for start in range(0, len(keys), BATCH_LIMIT):
-        yield {k: commands[k] for k in keys[start : start + BATCH_LIMIT]}
 
 
 def _chunks_by_commands(items: list[Planned]) -> Iterable[list[Planned]]:

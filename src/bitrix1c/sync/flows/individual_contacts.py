@@ -24,7 +24,7 @@ from typing import Any
 
 import structlog
 
-from bitrix1c.bitrix24.client import BATCH_LIMIT, Bitrix24Client
+from bitrix1c.bitrix24.client import BATCH_LIMIT, Bitrix24Client, Commands
 from bitrix1c.domain.counterparty import Counterparty
 from bitrix1c.domain.phones import normalize_email, to_e164
 from bitrix1c.errors import Bitrix24RecordError, InvalidRecord, RecordError
@@ -38,20 +38,17 @@ from bitrix1c.sync.flows.counterparties import (
     ENTITY,
     REQUISITE_SELECT,
     CounterpartySync,
-    in_batches,
     new_multifields,
-    phone_spellings,
     requisite_fields,
 )
-from bitrix1c.sync.matching import RequisiteRow, match_counterparty
+from bitrix1c.sync.lookups import find_by_comm
+from bitrix1c.sync.matching import RequisiteRow, match_counterparty, taken_by_others
 
 log = structlog.get_logger(__name__)
 
 B24_ENTITY = "contact"
 CONTACT_TYPE_ID = 3  # ENTITY_TYPE_ID of a contact's requisites (bitrix24.md)
 SLICE = 250
-
-Commands = dict[str, tuple[str, Mapping[str, Any] | None]]
 
 
 def contact_fields(cp: Counterparty) -> dict[str, Any]:
@@ -222,7 +219,7 @@ class IndividualContactSync:
             match = match_counterparty(
                 cp,
                 requisites=requisites,
-                taken=_others(taken, cp.ref_key),
+                taken=taken_by_others(taken, cp.ref_key),
                 snils_hits=by_snils.get(cp.snils, set()) if cp.snils else (),
             )
             if match.kind == "ambiguous":
@@ -272,7 +269,7 @@ class IndividualContactSync:
         by_origin: dict[str, int] = {}
         requisites: list[RequisiteRow] = []
         by_snils: dict[str, set[int]] = {}
-        for key, rows in (await self._read(commands)).items():
+        for key, rows in (await self.b24.read_batched(commands)).items():
             if key.startswith("origin"):
                 for row in rows:
                     by_origin.setdefault(str(row["ORIGIN_ID"]), int(row["ID"]))
@@ -291,7 +288,9 @@ class IndividualContactSync:
         contact person), claimed by an earlier record of this run, or carries a requisite
         with another INN than the individual's (someone else sharing a phone).
         """
-        hits = await self._comm_hits(pending)
+        hits = await find_by_comm(
+            self.b24, {i.cp.ref_key: (i.cp.phones, i.cp.emails) for i in pending}, "CONTACT"
+        )
         ids = {cid for phones, emails in hits.values() for cid in (*phones, *emails)}
         taken = await self._taken(ids)
         inns_of = await self._inns_of(ids)
@@ -364,34 +363,6 @@ class IndividualContactSync:
             payload=dict(item.source),
         )
 
-    async def _comm_hits(self, items: list[Planned]) -> dict[str, tuple[set[int], set[int]]]:
-        """Contacts carrying each individual's phones and e-mails, by Ref_Key."""
-        commands: Commands = {}
-        owners: dict[str, str] = {}
-        for n, item in enumerate(items):
-            for kind, values in (
-                ("PHONE", phone_spellings(item.cp.phones)[:20]),
-                ("EMAIL", list(item.cp.emails[:20])),
-            ):
-                if values:
-                    key = f"{kind[:2].lower()}{n}"
-                    commands[key] = (
-                        "crm.duplicate.findbycomm",
-                        {"type": kind, "values": values, "entity_type": "CONTACT"},
-                    )
-                    owners[key] = item.cp.ref_key
-        hits: dict[str, tuple[set[int], set[int]]] = {}
-        for batch in in_batches(commands):
-            reply = await self.b24.batch(batch)
-            if reply.errors:
-                raise next(iter(reply.errors.values()))
-            for key, result in reply.results.items():
-                # An empty PHP array (a list) when nothing matches (bitrix24.md §6.2).
-                ids = result.get("CONTACT") or [] if isinstance(result, dict) else []
-                by_phone, by_email = hits.setdefault(owners[key], (set(), set()))
-                (by_phone if key.startswith("ph") else by_email).update(int(i) for i in ids)
-        return hits
-
     async def _inns_of(self, contact_ids: set[int]) -> dict[int, set[str]]:
         """INNs on the requisites of these contacts."""
         ids = sorted(contact_ids)
@@ -406,7 +377,7 @@ class IndividualContactSync:
             for n, s in enumerate(range(0, len(ids), 50))
         }
         inns: dict[int, set[str]] = {}
-        for rows in (await self._read(commands)).values():
+        for rows in (await self.b24.read_batched(commands)).values():
             for row in rows:
                 inn = str(row.get("RQ_INN") or "").strip()
                 if inn:
@@ -417,23 +388,6 @@ class IndividualContactSync:
         """Contacts among ``contact_ids`` linked to a 1C record → that record's Ref_Key."""
         links = await self.store.links_to_b24(B24_ENTITY, contact_ids)
         return {cid: link.onec_ref for cid, link in links.items()}
-
-    async def _read(self, commands: Commands) -> dict[str, list[dict[str, Any]]]:
-        """Run list commands through ``batch``; every row of each (its next pages too)."""
-        out: dict[str, list[dict[str, Any]]] = {}
-        for batch in in_batches(commands):
-            reply = await self.b24.batch(batch)
-            if reply.errors:
-                raise next(iter(reply.errors.values()))
-            for key, result in reply.results.items():
-                rows = list(result or [])
-                if key in reply.nexts:  # more than one page: rare, read the rest
-                    method, params = batch[key]
-                    rows += await self.b24.list_all(
-                        method, {**(params or {}), "start": reply.nexts[key]}
-                    )
-                out[key] = rows
-        return out
 
     async def _load_current(self, ready: list[Planned]) -> list[Planned]:
         """Phones/e-mails and requisites of the contacts to update; a contact deleted in
@@ -455,7 +409,7 @@ class IndividualContactSync:
             )
         current: dict[int, Mapping[str, Any]] = {}
         requisites: dict[int, list[RequisiteRow]] = {}
-        for key, rows in (await self._read(commands)).items():
+        for key, rows in (await self.b24.read_batched(commands)).items():
             for row in rows:
                 if key.startswith("ct"):
                     current[int(row["ID"])] = row
@@ -573,11 +527,6 @@ class IndividualContactSync:
                 conn, run_id=ctx.run_id, system="bitrix24", entity=B24_ENTITY, writes=writes
             )
             await Store.resolve_errors(conn, ctx.flow, synced)
-
-
-def _others(taken: Mapping[int, str], ref_key: str) -> dict[int, str]:
-    """``taken`` without the contacts linked to ``ref_key`` itself."""
-    return {cid: ref for cid, ref in taken.items() if ref != ref_key}
 
 
 def _record_error(

@@ -31,14 +31,13 @@ from typing import Any
 
 import structlog
 
-from bitrix1c.bitrix24.client import Bitrix24Client
+from bitrix1c.bitrix24.client import Bitrix24Client, Commands, in_batches
 from bitrix1c.errors import Bitrix24RecordError, RecordError
 from bitrix1c.onec.odata import ODataClient
 from bitrix1c.onec.profiles import Profile
 from bitrix1c.state.store import Link, Store
 from bitrix1c.sync.engine import RunContext
 from bitrix1c.sync.flows.counterparties import ENTITY as COUNTERPARTY
-from bitrix1c.sync.flows.counterparties import in_batches
 
 log = structlog.get_logger(__name__)
 
@@ -58,8 +57,6 @@ ADDRESS_TYPE_NAMES: dict[int, str] = {
     8: "Адрес для корреспонденции",
     9: "Адрес бенефициара",
 }
-
-Commands = dict[str, tuple[str, Mapping[str, Any] | None]]
 
 
 @dataclass(frozen=True)
@@ -264,15 +261,8 @@ class RequisiteAddressSync:
                 },
             )
         rows: list[Mapping[str, Any]] = []
-        for batch in in_batches(commands):
-            reply = await self.b24.batch(batch)
-            if reply.errors:
-                raise next(iter(reply.errors.values()))
-            for key, result in reply.results.items():
-                rows.extend(result or [])
-                if key in reply.nexts:
-                    params = {**(batch[key][1] or {}), "start": reply.nexts[key]}
-                    rows.extend(await self.b24.list_all("crm.address.list", params))
+        for found in (await self.b24.read_batched(commands)).values():
+            rows.extend(found or [])
         current = {(int(row["ENTITY_ID"]), int(row["TYPE_ID"])): row for row in rows}
         for plan in todo:
             for address in plan.item.addresses:
